@@ -1,0 +1,1 @@
+"""The ``xfrmctl`` command: Junos-style operational commands, configuration tools, the daemon."""

@@ -1,0 +1,33 @@
+"""Entry point of the ``xfrmctl`` command; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from xfrmctl import __version__
+
+app = typer.Typer(
+    name="xfrmctl",
+    help="Junos SRX-style route-based IPsec for Linux routers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xfrmctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Junos SRX-style route-based IPsec for Linux routers."""
+
+
+if __name__ == "__main__":
+    app()
