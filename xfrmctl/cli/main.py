@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from xfrmctl import __version__
+from xfrmctl.cli import commands
 
 app = typer.Typer(
     name="xfrmctl",
     help="Junos SRX-style route-based IPsec for Linux routers.",
     no_args_is_help=True,
     add_completion=False,
+    cls=commands.PrefixGroup,
 )
 
 
@@ -28,6 +30,8 @@ def main(
 ) -> None:
     """Junos SRX-style route-based IPsec for Linux routers."""
 
+
+commands.register(app)
 
 if __name__ == "__main__":
     app()

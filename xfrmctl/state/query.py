@@ -61,13 +61,15 @@ def syntax_of(query_type: type[Query]) -> dict[str, Syntax]:
     return {f.name: f.metadata["syntax"] for f in fields(query_type) if "syntax" in f.metadata}
 
 
-_INDEX = Syntax("int", "index", help="IKE SA or tunnel index")
-_FAMILY = Syntax("choice", "family", ("inet", "inet6"), help="address family of the peer")
+_INDEX = Syntax("int", "index", help="Index of the IKE SA or tunnel")
+_FAMILY = Syntax(
+    "choice", "family", ("inet", "inet6"), help="Address family of the peer (inet or inet6)"
+)
 _LEVEL = Syntax("word", None, ("brief", "detail"), help="level of output")
-_PEER = Syntax("address", None, help="peer address")
-_PORT = Syntax("port", "port", help="peer port")
+_PEER = Syntax("address", None, help="Peer address")
+_PORT = Syntax("port", "port", help="Peer port (1..65535)")
 _VPN_NAME = Syntax("name", "vpn-name", help="IPsec VPN name")
-_INTERFACE = Syntax("name", "interface-name", help="secure tunnel interface, e.g. st0.0")
+_INTERFACE = Syntax("name", "interface-name", help="Secure tunnel interface, e.g. st0.0")
 
 
 def _check_index(value: int | None, name: str = "index") -> None:
