@@ -669,9 +669,7 @@ ATTRIBUTES: tuple[AttrSpec, ...] = (
     AttrSpec(XfrmAttr.XFRMA_IF_ID, "if_id", _enc_u32, _dec_u32),
     AttrSpec(XfrmAttr.XFRMA_MTIMER_THRESH, "mtimer_thresh", _enc_u32, _dec_u32),
     AttrSpec(XfrmAttr.XFRMA_SA_DIR, "sa_dir", _enc_u8, _dec_u8),
-    AttrSpec(
-        XfrmAttr.XFRMA_NAT_KEEPALIVE_INTERVAL, "nat_keepalive_interval", _enc_u32, _dec_u32
-    ),
+    AttrSpec(XfrmAttr.XFRMA_NAT_KEEPALIVE_INTERVAL, "nat_keepalive_interval", _enc_u32, _dec_u32),
 )
 
 
@@ -1052,19 +1050,17 @@ class XfrmAcquire(XfrmMessage):
         return obj
 
     def pack_fixed(self) -> bytes:
-        return (
-            S_ACQUIRE.pack(
-                encode_addr(self.daddr),
-                _htonl(self.spi),
-                self.proto,
-                encode_addr(self.saddr),
-                *self.sel.pack_values(),
-                *_policy_values(self.policy),
-                self.aalgos,
-                self.ealgos,
-                self.calgos,
-                self.seq,
-            )
+        return S_ACQUIRE.pack(
+            encode_addr(self.daddr),
+            _htonl(self.spi),
+            self.proto,
+            encode_addr(self.saddr),
+            *self.sel.pack_values(),
+            *_policy_values(self.policy),
+            self.aalgos,
+            self.ealgos,
+            self.calgos,
+            self.seq,
         )
 
     @classmethod
@@ -1450,9 +1446,7 @@ def frame(msg_type: int, flags: int, seq: int, payload: bytes, pid: int = 0) -> 
     return S_NLMSGHDR.pack(n, msg_type, flags, seq, pid) + payload + bytes(_align4(n) - n)
 
 
-def encode_message(
-    msg_type: int, msg: AnyXfrm, *, flags: int, seq: int = 0, pid: int = 0
-) -> bytes:
+def encode_message(msg_type: int, msg: AnyXfrm, *, flags: int, seq: int = 0, pid: int = 0) -> bytes:
     return frame(msg_type, flags, seq, msg.encode(), pid)
 
 
