@@ -6,6 +6,7 @@ import typer
 
 from xfrmctl import __version__
 from xfrmctl.cli import commands
+from xfrmctl.cli.config_cmd import config_app
 
 app = typer.Typer(
     name="xfrmctl",
@@ -14,6 +15,8 @@ app = typer.Typer(
     add_completion=False,
     cls=commands.PrefixGroup,
 )
+
+app.add_typer(config_app, name="config")
 
 
 def _version(value: bool) -> None:

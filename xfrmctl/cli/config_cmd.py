@@ -1,0 +1,109 @@
+"""``xfrmctl config check|convert``: validate a configuration file, or rewrite it in another form.
+
+Both work on a file alone (no daemon): operators check a change before ``request system reload``,
+and convert pasted Junos configuration into the YAML or ``set`` form they keep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xfrmctl.config import emit
+from xfrmctl.config.errors import Location, Severity
+from xfrmctl.config.loader import FORMATS, LoadResult, load_file
+
+config_app = typer.Typer(
+    name="config",
+    help="Check or convert a configuration file (YAML, Junos set commands or curly text).",
+    no_args_is_help=True,
+)
+
+_WRITERS = {"yaml": emit.to_yaml, "set": emit.to_set, "curly": emit.to_curly}
+
+_FORMAT_HELP = "Input format (default: from the file name and contents)."
+_MAP_HELP = "Junos interface name to Linux name, e.g. ge-0/0/0.0=eth0 (repeatable)."
+
+
+def _interface_map(entries: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        junos, sep, linux = entry.partition("=")
+        if not sep or not junos or not linux:
+            raise typer.BadParameter(
+                f"'{entry}': expected JUNOS=LINUX, e.g. ge-0/0/0.0=eth0",
+                param_hint="--map-interface",
+            )
+        mapping[junos] = linux
+    return mapping
+
+
+def _check_format(fmt: str | None) -> str | None:
+    if fmt is not None and fmt not in FORMATS:
+        raise typer.BadParameter(f"expected one of: {', '.join(FORMATS)}", param_hint="--format")
+    return fmt
+
+
+def _load(file: Path, fmt: str | None, maps: list[str] | None) -> LoadResult:
+    return load_file(file, _check_format(fmt), _interface_map(maps or []))
+
+
+@config_app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="Configuration file to check.")],
+    fmt: Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)] = None,
+    map_interface: Annotated[
+        list[str] | None, typer.Option("--map-interface", help=_MAP_HELP)
+    ] = None,
+) -> None:
+    """Print every error and warning as FILE:LINE: error|warning: ...; exit 1 on errors."""
+    result = _load(file, fmt, map_interface)
+    for diagnostic in result.diagnostics:
+        typer.echo(str(diagnostic))
+    if result.errors:
+        raise typer.Exit(1)
+    typer.echo("configuration check succeeds")
+
+
+@config_app.command("convert")
+def convert(
+    file: Annotated[Path, typer.Argument(help="Configuration file to convert.")],
+    *,
+    to: Annotated[str, typer.Option("--to", help="Output form: yaml, set or curly.")],
+    fmt: Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)] = None,
+    map_interface: Annotated[
+        list[str] | None, typer.Option("--map-interface", help=_MAP_HELP)
+    ] = None,
+    show_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--show-secrets", help="Write keys (as $9$ strings) instead of a placeholder."
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")
+    ] = None,
+) -> None:
+    """Write the normalised configuration; diagnostics go to stderr, exit 1 on errors."""
+    if to not in _WRITERS:
+        raise typer.BadParameter(f"expected one of: {', '.join(_WRITERS)}", param_hint="--to")
+    result = _load(file, fmt, map_interface)
+    for diagnostic in result.diagnostics:
+        if diagnostic.severity is Severity.ERROR:
+            typer.echo(str(diagnostic), err=True)
+    if result.errors or result.tree is None:
+        raise typer.Exit(1)
+    text, redacted = _WRITERS[to](result.tree, show_secrets)
+    if redacted:
+        where = Location(str(file))
+        typer.echo(
+            f"{where}: warning: {len(redacted)} secret(s) replaced by a placeholder "
+            "(use --show-secrets to keep them): " + ", ".join(redacted),
+            err=True,
+        )
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")

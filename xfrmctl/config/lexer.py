@@ -1,0 +1,94 @@
+"""Tokens of Junos configuration text, shared by the ``set`` and curly-brace readers."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from xfrmctl.config.errors import Diagnostics, Location
+
+
+class Kind(enum.Enum):
+    WORD = "word"
+    LBRACE = "{"
+    RBRACE = "}"
+    SEMI = ";"
+    LBRACKET = "["
+    RBRACKET = "]"
+    NEWLINE = "newline"
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: Kind
+    text: str
+    location: Location
+    quoted: bool = False
+
+
+_PUNCT = {
+    "{": Kind.LBRACE,
+    "}": Kind.RBRACE,
+    ";": Kind.SEMI,
+    "[": Kind.LBRACKET,
+    "]": Kind.RBRACKET,
+}
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
+    """Split `text` into tokens; comments (``#``, ``/* */``) are dropped, newlines kept."""
+    tokens: list[Token] = []
+    i, line, line_start, n = 0, 1, 0, len(text)
+
+    def here(pos: int) -> Location:
+        return Location(file, line, pos - line_start + 1)
+
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            tokens.append(Token(Kind.NEWLINE, "\n", here(i)))
+            i += 1
+            line, line_start = line + 1, i
+        elif c in " \t\r\f\v":
+            i += 1
+        elif c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif text.startswith("/*", i):
+            start = here(i)
+            end = text.find("*/", i + 2)
+            if end < 0:
+                diags.error(start, "", "unterminated comment '/*'")
+                return tokens
+            for j in range(i, end):
+                if text[j] == "\n":
+                    line, line_start = line + 1, j + 1
+            i = end + 2
+        elif c in _PUNCT:
+            tokens.append(Token(_PUNCT[c], c, here(i)))
+            i += 1
+        elif c == '"':
+            start = here(i)
+            i += 1
+            chars: list[str] = []
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    chars.append(_ESCAPES.get(text[i + 1], text[i + 1]))
+                    i += 2
+                    continue
+                if text[i] == "\n":
+                    line, line_start = line + 1, i + 1
+                chars.append(text[i])
+                i += 1
+            if i >= n:
+                diags.error(start, "", "unterminated quoted string")
+                return tokens
+            i += 1
+            tokens.append(Token(Kind.WORD, "".join(chars), start, quoted=True))
+        else:
+            start_pos = i
+            while i < n and text[i] not in ' \t\r\f\v\n"{};[]' and not text.startswith("/*", i):
+                i += 1
+            tokens.append(Token(Kind.WORD, text[start_pos:i], here(start_pos)))
+    return tokens

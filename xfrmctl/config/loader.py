@@ -1,0 +1,145 @@
+"""Load a configuration file: detect its format, parse, validate, build the model, check it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xfrmctl.config.build import build_model
+from xfrmctl.config.checks import run_checks
+from xfrmctl.config.errors import ConfigError, Diagnostic, Diagnostics, Location, Severity
+from xfrmctl.config.grammar import ROOT
+from xfrmctl.config.junos_curly import parse_curly
+from xfrmctl.config.junos_set import parse_set
+from xfrmctl.config.model import Config
+from xfrmctl.config.statements import Statement
+from xfrmctl.config.support import report_unrealised
+from xfrmctl.config.tree import Block, TreeBuilder, new_root
+from xfrmctl.config.values import ParseContext
+from xfrmctl.config.yaml_source import parse_yaml
+
+FORMATS = ("yaml", "set", "curly")
+_SET_COMMAND = re.compile(r"\s*(set|delete|deactivate|activate|edit|top|up)(\s|$)")
+
+
+@dataclass
+class LoadResult:
+    """The model (None when there are errors) and every diagnostic, in file order."""
+
+    config: Config | None
+    diagnostics: list[Diagnostic]
+    tree: Block | None = field(default=None, repr=False)
+    format: str = "yaml"
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    def require(self) -> Config:
+        """The model, or `ConfigError` carrying every diagnostic."""
+        if self.config is None:
+            raise ConfigError(self.diagnostics)
+        return self.config
+
+
+def detect_format(text: str, filename: str = "") -> str:
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    if suffix == ".set":
+        return "set"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "/*", "##")):
+            continue
+        if _SET_COMMAND.match(stripped):
+            return "set"
+        if "{" in text or stripped.endswith(";"):
+            return "curly"
+        return "yaml"
+    return "yaml"
+
+
+def parse_statements(text: str, file: str, fmt: str, diags: Diagnostics) -> list[Statement]:
+    if fmt == "yaml":
+        return parse_yaml(text, file, diags)
+    if fmt == "set":
+        return parse_set(text, file, diags)[0]
+    if fmt == "curly":
+        return parse_curly(text, file, diags)[0]
+    raise ValueError(f"unknown configuration format {fmt!r}; expected one of {FORMATS}")
+
+
+def _file_interface_map(statements: list[Statement]) -> dict[str, str]:
+    """``xfrmctl interface-map JUNOS LINUX`` entries, read before anything else uses them."""
+    mapping: dict[str, str] = {}
+    for s in statements:
+        words = [w.text for w in s.words]
+        if len(words) == 4 and words[:2] == ["xfrmctl", "interface-map"]:
+            mapping[words[2]] = words[3]
+    return mapping
+
+
+def load_text(
+    text: str,
+    file: str = "<config>",
+    fmt: str | None = None,
+    interface_map: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Parse and check `text`; `interface_map` (Junos -> Linux names) overrides the file's."""
+    diags = Diagnostics()
+    fmt = fmt or detect_format(text, file)
+    statements = parse_statements(text, file, fmt, diags)
+    mapping = _file_interface_map(statements)
+    mapping.update(interface_map or {})
+    ctx = ParseContext(interface_map=mapping)
+    root = new_root(ROOT, file)
+    builder = TreeBuilder(root, ctx, diags)
+    for statement in statements:
+        builder.apply(statement)
+    config = build_model(root, mapping)
+    run_checks(config, diags)
+    report_unrealised(root, diags)
+    if not statements and not diags.has_errors():
+        diags.warning(Location(file, 0), "", "the configuration is empty")
+    return LoadResult(None if diags.has_errors() else config, diags.sorted(), root, fmt)
+
+
+def load_file(
+    path: str | Path,
+    fmt: str | None = None,
+    interface_map: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Read and check one file; an unreadable file is a diagnostic, not an exception."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return LoadResult(
+            None,
+            [Diagnostic(Severity.ERROR, f"cannot read file: {exc.strerror}", Location(name))],
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return LoadResult(
+            None,
+            [Diagnostic(Severity.ERROR, "not UTF-8 text", Location(name, line))],
+        )
+    return load_text(text, name, fmt, interface_map)
+
+
+def load_config(
+    path: str | Path,
+    fmt: str | None = None,
+    interface_map: Mapping[str, str] | None = None,
+) -> Config:
+    """The checked model of a file; raises `ConfigError` listing every error."""
+    return load_file(path, fmt, interface_map).require()

@@ -1,0 +1,93 @@
+"""Statements xfrmctl parses and validates but cannot realise yet, with the reason.
+
+Nothing an operator configures is silently ignored: ``config check`` names each of these with a
+warning. Remove an entry when the daemon implements the statement. Paths use ``*`` for a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xfrmctl.config.errors import Diagnostics, Location
+from xfrmctl.config.tree import Block, FlagSet, NamedItems, Value
+
+NOT_REALISED: dict[tuple[str, ...], str] = {
+    ("security", "ike", "respond-bad-spi"): "bad-SPI responses are not sent yet",
+    ("security", "ike", "traceoptions"): (
+        "IKE tracing is replaced by the daemon's structured log (journald); use --log-level"
+    ),
+    ("security", "ike", "gateway", "*", "dynamic"): (
+        "dynamic (remote-access) peers are not supported yet; configure the peer's address"
+    ),
+    ("security", "ike", "gateway", "*", "xauth"): "XAuth is not supported",
+    ("security", "ike", "gateway", "*", "general-ikeid"): "general-ikeid is not applied yet",
+    ("security", "ike", "gateway", "*", "local-address"): (
+        "local-address is not applied yet; the external interface's primary address is used"
+    ),
+    ("security", "ike", "gateway", "*", "nat-keepalive"): (
+        "the NAT keepalive interval is not configurable yet (20 s is used)"
+    ),
+    ("security", "ike", "gateway", "*", "no-nat-traversal"): (
+        "NAT traversal cannot be disabled yet"
+    ),
+    ("security", "ipsec", "proposal", "*", "lifetime-kilobytes"): (
+        "volume lifetimes are not installed yet; only lifetime-seconds applies"
+    ),
+    ("security", "ipsec", "traceoptions"): (
+        "IPsec tracing is replaced by the daemon's structured log (journald); use --log-level"
+    ),
+    ("security", "ipsec", "vpn", "*", "df-bit"): "df-bit is not applied yet",
+    ("security", "ipsec", "vpn", "*", "manual"): "manual SAs are not installed yet",
+    ("security", "ipsec", "vpn", "*", "traffic-selector"): (
+        "traffic selectors are not negotiated yet; the VPN uses 0.0.0.0/0 selectors"
+    ),
+    ("security", "ipsec", "vpn", "*", "ike", "proxy-identity"): (
+        "proxy identities are not negotiated yet; the VPN uses 0.0.0.0/0 selectors"
+    ),
+    ("security", "ipsec", "vpn", "*", "ike", "idle-time"): "idle-time is not applied yet",
+    ("security", "ipsec", "vpn", "*", "ike", "install-interval"): (
+        "install-interval is not applied yet"
+    ),
+    ("security", "ipsec", "vpn", "*", "ike", "no-anti-replay"): (
+        "anti-replay cannot be disabled yet (window 64)"
+    ),
+    ("security", "ipsec", "vpn", "*", "ike", "anti-replay-window-size"): (
+        "the replay window size is not configurable yet (window 64)"
+    ),
+    ("security", "policies", "from-zone", "*", "to-zone", "*", "policy", "*", "then", "permit",
+     "tunnel"): "policy-based VPNs are not realised yet: the tunnel policy installs nothing",
+    ("security", "policies", "global", "policy", "*", "then", "permit", "tunnel"): (
+        "policy-based VPNs are not realised yet: the tunnel policy installs nothing"
+    ),
+    ("security", "flow", "tcp-mss"): "TCP MSS clamping on st0 devices is not installed yet",
+    ("security", "alarms"): "security alarms are not raised yet",
+    ("routing-instances",): "routing instances (VRFs) are not created yet",
+}  # fmt: skip
+
+
+Found = tuple[tuple[str, ...], tuple[str, ...], Location]
+
+
+def _walk(block: Block, pattern: tuple[str, ...], real: tuple[str, ...]) -> Iterator[Found]:
+    """(path with ``*`` for names, path with the names, location) of every statement."""
+    for keyword, item in block.items.items():
+        here, shown = (*pattern, keyword), (*real, keyword)
+        if isinstance(item, Value | FlagSet):
+            yield here, shown, item.location
+        elif isinstance(item, list) and item:
+            yield here, shown, item[0].location
+        elif isinstance(item, Block):
+            yield here, shown, item.location
+            yield from _walk(item, here, shown)
+        elif isinstance(item, NamedItems):
+            if item.entries:
+                yield here, shown, block.location_of(keyword)
+            for entry in item.entries.values():
+                yield from _walk(entry, (*here, "*"), (*shown, entry.path[-1]))
+
+
+def report_unrealised(root: Block, diags: Diagnostics) -> None:
+    for pattern, shown, location in _walk(root, (), ()):
+        reason = NOT_REALISED.get(pattern)
+        if reason is not None:
+            diags.warning(location, " ".join(shown), f"not realised yet: {reason}")
