@@ -52,7 +52,7 @@ def error_for(code: int, message: str, field: str | None = None) -> NetlinkError
     text = f"{message}: {os.strerror(code)} ({errno.errorcode.get(code, code)})"
     if code == errno.EEXIST:
         return XfrmExists(code, text)
-    if code in (errno.ENOENT, errno.ESRCH, errno.ENODEV):
+    if code in (errno.ENOENT, errno.ESRCH, errno.ENODEV, errno.EADDRNOTAVAIL):
         return XfrmNotFound(code, text)
     if code in (errno.EINVAL, errno.ENOSYS, errno.EPROTONOSUPPORT, errno.EOPNOTSUPP, errno.ERANGE):
         return XfrmInvalid(code, text, field)
