@@ -50,6 +50,10 @@ def test_tree_paths_are_the_query_commands():
         ("show security ipsec inactive-tunnels", ShowIpsecInactiveTunnels()),
         ("sho sec ipsec in vpn-name v1", ShowIpsecInactiveTunnels(vpn_name="v1")),
         (
+            "show security ipsec inactive-tunnels detail vpn-name v1",
+            ShowIpsecInactiveTunnels(level="detail", vpn_name="v1"),
+        ),
+        (
             "show security ipsec next-hop-tunnels interface-name st0.0",
             ShowIpsecNextHopTunnels(interface_name="st0.0"),
         ),
@@ -167,13 +171,6 @@ def test_conflicting_options():
 
 def test_empty_command():
     assert _error("").splitlines()[2] == "syntax error, expecting <command>."
-
-
-def _paths(node: Node = COMMAND_TREE, path: tuple[str, ...] = ()):
-    for keyword, child in node.children.items():
-        yield (*path, keyword), node
-        if isinstance(child, Node):
-            yield from _paths(child, (*path, keyword))
 
 
 @settings(max_examples=200, deadline=None)

@@ -199,3 +199,9 @@ def test_inactive_tunnels_vpn_filter_and_empty():
 def test_clear_prints_nothing_and_request_prints_its_note():
     assert render_text(ClearIkeSa(), ActionResult(affected=2)) == ""
     assert render_text(ClearIkeSa(), ActionResult(message="reloaded")) == "reloaded\n"
+
+
+def test_inactive_tunnels_detail():
+    query = ShowIpsecInactiveTunnels(level="detail")
+    text = _show(Snapshot(inactive_tunnels=INACTIVE), query)
+    assert _lines(text) == _lines(golden("ipsec_inactive_tunnels_detail.txt"))

@@ -38,6 +38,7 @@ OUTPUT_FIELDS: Final[Mapping[str, Mapping[str, FieldName]]] = {
         "exchange_type": F("Exchange type", column="Mode"),
         "authentication_method": F("Authentication method"),
         "lifetime_remaining": F("Lifetime"),
+        "lifetime": F(None),
         "peer_ike_id": F("Peer ike-id"),
         "xauth_user_name": F("Xauth user-name"),
         "xauth_assigned_ip": F("Xauth assigned IP"),

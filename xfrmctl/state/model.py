@@ -85,6 +85,8 @@ class IkeSa:
     exchange_type: ExchangeType
     authentication_method: str
     lifetime_remaining: int
+    # Negotiated lifetime in seconds (JSON only; the text shows what remains).
+    lifetime: int | None = None
     # Lines whose value is None are not printed.
     peer_ike_id: str | None
     xauth_user_name: str | None = None

@@ -153,6 +153,7 @@ class ShowIpsecStatistics(Query):
 class ShowIpsecInactiveTunnels(Query):
     command = ("show", "security", "ipsec", "inactive-tunnels")
     summary = "Show configured IPsec VPNs that are not up"
+    level: Level | None = field(default=None, metadata={"syntax": _LEVEL})
     vpn_name: str | None = field(default=None, metadata={"syntax": _VPN_NAME})
 
 

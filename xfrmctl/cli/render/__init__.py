@@ -7,6 +7,7 @@ import json
 from xfrmctl.cli.render.ike import render_ike_sa_detail, render_ike_sa_list
 from xfrmctl.cli.render.ipsec import (
     render_inactive_tunnels,
+    render_inactive_tunnels_detail,
     render_ipsec_sa_detail,
     render_ipsec_sa_list,
     render_ipsec_statistics,
@@ -22,6 +23,7 @@ from xfrmctl.state.query import (
     NextHopTunnelsView,
     Query,
     ShowIkeSa,
+    ShowIpsecInactiveTunnels,
     ShowIpsecSa,
     View,
 )
@@ -40,7 +42,8 @@ def render_lines(query: Query, view: View) -> list[str]:
     if isinstance(view, IpsecStatisticsView):
         return render_ipsec_statistics(view)
     if isinstance(view, InactiveTunnelsView):
-        return render_inactive_tunnels(view)
+        detail = isinstance(query, ShowIpsecInactiveTunnels) and query.level == "detail"
+        return render_inactive_tunnels_detail(view) if detail else render_inactive_tunnels(view)
     if isinstance(view, NextHopTunnelsView):
         return render_next_hop_tunnels(view)
     assert isinstance(view, ActionResult)

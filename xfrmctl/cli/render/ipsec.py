@@ -12,7 +12,7 @@ import time
 
 from xfrmctl.cli.render.columns import row
 from xfrmctl.state.fields import columns, labels, titles
-from xfrmctl.state.model import IpsecSa, IpsecStatistics, Tunnel
+from xfrmctl.state.model import InactiveTunnel, IpsecSa, IpsecStatistics, Tunnel
 from xfrmctl.state.query import (
     InactiveTunnelsView,
     IpsecSaView,
@@ -232,6 +232,35 @@ def render_inactive_tunnels(view: InactiveTunnelsView) -> list[str]:
         )
         cells = list(zip(values, _INACTIVE_WIDTHS, strict=True))
         lines.append(row(cells, t.tunnel_down_reason, "  "))
+    return lines
+
+
+def _inactive_detail(t: InactiveTunnel) -> list[str]:
+    lines = [
+        f"  {_IL['tunnel_id']}: {t.tunnel_id} {_IL['virtual_system']}: {t.virtual_system}, "
+        f"{_IL['vpn_name']}: {t.vpn_name}",
+        f"  {_IL['local_gateway']}: {t.local_gateway}, {_IL['remote_gateway']}: {t.remote_gateway}",
+        f"  {_IL['version']}: {t.version}",
+    ]
+    if t.bind_interface is not None:
+        lines.append(f"    {_IL['bind_interface']}: {t.bind_interface}")
+    establish = "immediately" if t.establish_immediately else "on-traffic"
+    lines += [
+        "",
+        f"  {_IL['port']}: {t.port}, {_IL['nego_count']}: {t.nego_count}, "
+        f"{_IL['fail_count']}: {t.fail_count}, {_IL['flag']}: {t.flag:x} ",
+        f"  {_IL['establish_immediately']}: {establish}",
+        f"  {_IL['last_attempt']}: {_when(t.last_attempt)}",
+        f"  {_IL['tunnel_down_reason']}: {t.tunnel_down_reason}",
+    ]
+    return lines
+
+
+def render_inactive_tunnels_detail(view: InactiveTunnelsView) -> list[str]:
+    lines = render_inactive_tunnels(view)[:2]
+    for t in view.tunnels:
+        lines.append("")
+        lines.extend(_inactive_detail(t))
     return lines
 
 
