@@ -143,6 +143,9 @@ def test_option_value_errors():
         "                             ^",
         "invalid value for index: 'x' (expecting a number)",
     ]
+    assert _error("show security ipsec sa index ²").splitlines()[2] == (
+        "invalid value for index: '²' (expecting a number)"
+    )
     assert _error("show security ipsec sa index").splitlines()[2] == (
         "syntax error, expecting <int> after index."
     )
@@ -194,3 +197,12 @@ def test_every_unambiguous_prefix_parses_like_the_full_keyword(data):
         if isinstance(child, Node):
             node = child
     assert parse_command(words) == leaf.query()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), max_size=7))
+def test_any_words_parse_or_raise_the_syntax_error(words):
+    try:
+        parse_command(words)
+    except CommandSyntaxError as exc:
+        assert exc.render().startswith(" ".join(words) + "\n")

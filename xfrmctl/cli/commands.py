@@ -236,7 +236,7 @@ def _value(words: tuple[str, ...], i: int, option: _Option, keyword: str) -> str
         )
     word = words[i]
     if syntax.kind in ("int", "port"):
-        if not word.isdigit():
+        if not (word.isascii() and word.isdigit()):
             raise CommandSyntaxError(
                 words, i, f"invalid value for {keyword}: '{word}' (expecting a number)"
             )

@@ -47,7 +47,6 @@ class Syntax:
 
     ``keyword`` introduces a value (``index 5``); without a keyword the field is either one of
     the bare ``choices`` (``detail``) or, for kind ``address``, a positional peer address.
-    ``ignored`` options are SRX hardware selectors accepted for script compatibility.
     """
 
     kind: ArgKind
@@ -65,7 +64,7 @@ _INDEX = Syntax("int", "index", help="Index of the IKE SA or tunnel")
 _FAMILY = Syntax(
     "choice", "family", ("inet", "inet6"), help="Address family of the peer (inet or inet6)"
 )
-_LEVEL = Syntax("word", None, ("brief", "detail"), help="level of output")
+_LEVEL = Syntax("word", None, ("brief", "detail"), help="Level of output")
 _PEER = Syntax("address", None, help="Peer address")
 _PORT = Syntax("port", "port", help="Peer port (1..65535)")
 _VPN_NAME = Syntax("name", "vpn-name", help="IPsec VPN name")
@@ -77,8 +76,11 @@ def _check_index(value: int | None, name: str = "index") -> None:
         raise ValueError(f"{name} {value} out of range (1..{_INDEX_MAX})")
 
 
-def _family_of(address: str) -> Family:
-    return "inet" if ipaddress.ip_address(address).version == 4 else "inet6"
+def _family_of(address: str) -> Family | None:
+    try:
+        return "inet" if ipaddress.ip_address(address).version == 4 else "inet6"
+    except ValueError:
+        return None
 
 
 def _same_address(a: str, b: str) -> bool:
