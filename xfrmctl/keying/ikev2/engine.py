@@ -1,0 +1,436 @@
+"""All IKE SAs of the daemon: dispatch of datagrams by SPI, responder creation with half-open
+limits and stateless COOKIEs (RFC 7296 2.6), commands from the daemon, and one timer heap.
+
+Nothing raised by hostile input leaves `receive`: malformed datagrams are dropped and counted by
+reason (`counters`), or answered with the error notify RFC 7296 asks for.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+from collections import Counter
+from collections.abc import Sequence
+
+from xfrmctl.keying.constants import ExchangeType, NotifyType
+from xfrmctl.keying.errors import CryptoError, ParseError
+from xfrmctl.keying.ikev2 import ike_init, wire
+from xfrmctl.keying.ikev2.actions import Action, Endpoint, IkeSaRef, Reason, Send
+from xfrmctl.keying.ikev2.child_create import ChildCreateTask, ChildRequest
+from xfrmctl.keying.ikev2.cookies import CookieJar
+from xfrmctl.keying.ikev2.informational import ChildDeleteTask
+from xfrmctl.keying.ikev2.session import Ikev2Session, Phase, SessionContext
+from xfrmctl.keying.ikev2.settings import EngineSettings, PeerConfig, Rng, SpiAllocator
+from xfrmctl.keying.ikev2.ts import TrafficSelector
+from xfrmctl.keying.message import parse_header
+
+
+class EngineError(ValueError):
+    """A command that names something the engine does not know."""
+
+
+def _same_address(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+
+
+class Ikev2Engine:
+    def __init__(
+        self,
+        peers: Sequence[PeerConfig],
+        rng: Rng,
+        *,
+        settings: EngineSettings | None = None,
+        spi_allocator: SpiAllocator | None = None,
+    ) -> None:
+        names = [p.name for p in peers]
+        if len(names) != len(set(names)):
+            raise EngineError("duplicate peer names")
+        self.peers = {p.name: p for p in peers}
+        self.rng = rng
+        self.settings = settings or EngineSettings()
+        self.counters: Counter[str] = Counter()
+        self.sessions: dict[int, Ikev2Session] = {}  # by our IKE SPI
+        self._half_open: dict[tuple[int, str], Ikev2Session] = {}
+        self._heap: list[tuple[float, int, int]] = []
+        self._deadlines: dict[int, float] = {}
+        self._seq = 0
+        self._unique = 0
+        self._reqids: dict[tuple[str, str], int] = {}
+        self._esp_spis: set[int] = set()
+        self.cookies = CookieJar(rng, self.settings.cookie_rotate_seconds)
+        self.raise_internal_errors = False  # tests set this to see bugs instead of counters
+        self.ctx = SessionContext(
+            rng=rng,
+            settings=self.settings,
+            spi_allocator=spi_allocator or self._allocate_esp_spi,
+            count=self._count,
+            next_unique_id=self._next_unique_id,
+            reqid_for=self._reqid_for,
+            new_ike_spi=self._new_ike_spi,
+        )
+
+    # ------------------------------------------------------------------ ids
+
+    def _count(self, reason: str) -> None:
+        self.counters[reason] += 1
+
+    def _next_unique_id(self) -> int:
+        self._unique += 1
+        return self._unique
+
+    def _reqid_for(self, peer: str, child: str) -> int:
+        key = (peer, child)
+        if key not in self._reqids:
+            self._reqids[key] = len(self._reqids) + 1
+        return self._reqids[key]
+
+    def _new_ike_spi(self) -> int:
+        while True:
+            spi = int.from_bytes(self.rng(8), "big")
+            if spi and spi not in self.sessions:
+                return spi
+
+    def _allocate_esp_spi(self) -> int:
+        while True:
+            spi = int.from_bytes(self.rng(4), "big")
+            if spi >= 256 and spi not in self._esp_spis:
+                self._esp_spis.add(spi)
+                return spi
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    @property
+    def half_open(self) -> int:
+        return len(self._half_open)
+
+    def _register(self, s: Ikev2Session) -> None:
+        self.sessions[s.our_spi] = s
+
+    def _finish(self, s: Ikev2Session, actions: list[Action], now: float) -> list[Action]:
+        """After any call into a session: adopt rekeyed SAs, INITIAL_CONTACT, forget closed SAs."""
+        pending = [s]
+        while pending:
+            cur = pending.pop()
+            for new in cur.successors:
+                self._register(new)
+                pending.append(new)
+                self._reschedule(new)
+            cur.successors.clear()
+        if s.initial_contact_seen:
+            s.initial_contact_seen = False
+            actions += self._initial_contact(s)
+        for key, ho in list(self._half_open.items()):
+            if ho.phase is not Phase.AUTH or ho.closed:
+                del self._half_open[key]
+        for spi, sess in list(self.sessions.items()):
+            if sess.closed:
+                del self.sessions[spi]
+                self._deadlines.pop(spi, None)
+        if not s.closed:
+            self._reschedule(s)
+        return actions
+
+    def _initial_contact(self, s: Ikev2Session) -> list[Action]:
+        """RFC 7296 2.4: the peer restarted; its other IKE SAs with us are stale."""
+        out: list[Action] = []
+        for other in list(self.sessions.values()):
+            if other is s or other.closed or other.peer.name != s.peer.name:
+                continue
+            if other.peer_id != s.peer_id:
+                continue
+            self._count("IKE SA replaced by INITIAL_CONTACT")
+            other.delete_everything(Reason.REPLACED)
+            out += other.drain()
+        return out
+
+    def _reschedule(self, s: Ikev2Session) -> None:
+        deadline = s.next_deadline()
+        spi = s.our_spi
+        if deadline is None:
+            self._deadlines.pop(spi, None)
+            return
+        if self._deadlines.get(spi) == deadline:
+            return
+        self._deadlines[spi] = deadline
+        self._seq += 1
+        heapq.heappush(self._heap, (deadline, self._seq, spi))
+
+    # ------------------------------------------------------------------ datagrams
+
+    def receive(
+        self, datagram: bytes, local: Endpoint, remote: Endpoint, now: float
+    ) -> list[Action]:
+        """One IKE message (without the non-ESP marker of port 4500)."""
+        try:
+            return self._receive(datagram, local, remote, now)
+        except (ParseError, CryptoError, ValueError, KeyError, IndexError) as exc:
+            if self.raise_internal_errors:
+                raise
+            self._count(f"dropped: {type(exc).__name__}")
+            return []
+
+    def _receive(
+        self, datagram: bytes, local: Endpoint, remote: Endpoint, now: float
+    ) -> list[Action]:
+        try:
+            msg = wire.Inbound.parse(datagram)
+        except ParseError as exc:
+            self._count("invalid syntax")
+            return self._answer_parse_error(datagram, exc, local, remote)
+        if msg.exchange is ExchangeType.IKE_SA_INIT and not msg.response and msg.spi_r == 0:
+            return self._ike_sa_init(msg, local, remote, now)
+        our_spi = msg.spi_r if msg.from_initiator else msg.spi_i
+        s = self.sessions.get(our_spi)
+        if s is None or (msg.from_initiator == s.initiator):
+            self._count("unknown IKE SPI")
+            return []
+        if s.initiator and msg.spi_r != s.spi_r and s.phase is not Phase.INIT:
+            self._count("unknown IKE SPI")
+            return []
+        if not s.initiator and msg.spi_i != s.spi_i:
+            self._count("unknown IKE SPI")
+            return []
+        actions = s.receive(msg, local, remote, now)
+        return self._finish(s, actions, now)
+
+    def _answer_parse_error(
+        self, datagram: bytes, exc: ParseError, local: Endpoint, remote: Endpoint
+    ) -> list[Action]:
+        """Only unauthenticated IKE_SA_INIT requests get an (unprotected) error notify."""
+        if exc.notify not in (NotifyType.INVALID_MAJOR_VERSION,
+                              NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD):  # fmt: skip
+            return []
+        try:
+            hdr = (
+                parse_header(datagram)
+                if exc.notify is not NotifyType.INVALID_MAJOR_VERSION
+                else None
+            )
+        except ParseError:
+            return []
+        if len(datagram) < 28:
+            return []
+        spi_i = int.from_bytes(datagram[:8], "big")
+        spi_r = int.from_bytes(datagram[8:16], "big")
+        exch, flags, mid = datagram[18], datagram[19], int.from_bytes(datagram[20:24], "big")
+        if hdr is not None:
+            exch = int(hdr.exchange_type)
+        if exch != ExchangeType.IKE_SA_INIT or flags & 0x20 or spi_r != 0 or mid != 0:
+            return []
+        assert exc.notify is not None
+        data = exc.data if exc.notify is NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD else bytes([0x20])
+        header = wire.Header(spi_i, 0, ExchangeType.IKE_SA_INIT, 0, response=True, initiator=False)
+        self._count(f"answered {exc.notify.name}")
+        return [Send(wire.encode_plain(header, [wire.notify(exc.notify, data)]), local, remote)]
+
+    def _candidates(self, local: Endpoint, remote: Endpoint) -> tuple[PeerConfig, ...]:
+        exact = [
+            p
+            for p in self.peers.values()
+            if p.remote_address is not None and _same_address(p.remote_address, remote[0])
+        ]
+        wild = [p for p in self.peers.values() if p.remote_address is None]
+        found = [p for p in exact + wild if _local_matches(p.local_address, local[0])]
+        return tuple(found)
+
+    def _ike_sa_init(
+        self, msg: wire.Inbound, local: Endpoint, remote: Endpoint, now: float
+    ) -> list[Action]:
+        key = (msg.spi_i, remote[0])
+        existing = self._half_open.get(key)
+        if existing is not None:
+            return self._finish(existing, existing.receive(msg, local, remote, now), now)
+        candidates = self._candidates(local, remote)
+        if not candidates:
+            self._count("no matching peer configuration")
+            err = [wire.notify(NotifyType.NO_PROPOSAL_CHOSEN)]
+            return [ike_init.stateless_reply(msg, err, local, remote)]
+        if self.half_open >= self.settings.half_open_limit:
+            self._count("half-open limit reached")
+            return []
+        if self.half_open >= self.settings.cookie_threshold:
+            nonce = msg.nonce() or b""
+            cookie = msg.notify(NotifyType.COOKIE)
+            if cookie is None or not self.cookies.verify(
+                cookie.data, nonce, remote[0], msg.spi_i, now
+            ):
+                self._count("COOKIE demanded" if cookie is None else "invalid COOKIE")
+                data = self.cookies.make(nonce, remote[0], msg.spi_i, now)
+                return [ike_init.stateless_reply(msg, [wire.notify(NotifyType.COOKIE, data)],
+                                                 local, remote)]  # fmt: skip
+        s, actions = ike_init.respond(self.ctx, candidates, msg, local=local, remote=remote,
+                                      now=now)  # fmt: skip
+        if s is None:
+            return actions
+        self._register(s)
+        self._half_open[key] = s
+        return self._finish(s, actions, now)
+
+    # ------------------------------------------------------------------ commands
+
+    def _peer(self, name: str) -> PeerConfig:
+        try:
+            return self.peers[name]
+        except KeyError:
+            raise EngineError(f"no peer {name!r}") from None
+
+    def sessions_of(self, peer: str) -> list[Ikev2Session]:
+        return [s for s in self.sessions.values() if s.peer.name == peer and not s.closed]
+
+    def _usable(self, peer: str) -> Ikev2Session | None:
+        for s in self.sessions_of(peer):
+            if s.phase in (Phase.INIT, Phase.AUTH, Phase.ESTABLISHED):
+                return s
+        return None
+
+    def initiate(
+        self,
+        peer: str,
+        child: str | None,
+        now: float,
+        *,
+        local_ts: tuple[TrafficSelector, ...] | None = None,
+        remote_ts: tuple[TrafficSelector, ...] | None = None,
+    ) -> list[Action]:
+        """Bring up the peer's IKE SA (reusing an existing one) and the named child on it."""
+        conf = self._peer(peer)
+        child_conf = conf.child(child) if child is not None else None
+        existing = self._usable(peer)
+        if existing is not None:
+            if child_conf is None:
+                return []
+            if existing.phase is Phase.ESTABLISHED:
+                if any(c.config.name == child_conf.name for c in existing.children.values()):
+                    return []
+                acts = existing.initiate_child(child_conf, now, local_ts=local_ts,
+                                               remote_ts=remote_ts)  # fmt: skip
+                return self._finish(existing, acts, now)
+            first = existing.first_child
+            if first is not None and first.config.name == child_conf.name:
+                return []
+            existing.queue.append(ChildCreateTask.new(child_conf, local_ts, remote_ts))
+            return []
+        if conf.remote_address is None:
+            raise EngineError(f"peer {peer!r} has no remote address to initiate to")
+        s = Ikev2Session(
+            self.ctx,
+            conf,
+            initiator=True,
+            spi_i=self._new_ike_spi(),
+            spi_r=0,
+            local=(conf.local_address, conf.local_port),
+            remote=(conf.remote_address, conf.remote_port),
+            now=now,
+        )
+        if child_conf is not None:
+            s.first_child = ChildRequest.for_config(child_conf, local_ts, remote_ts)
+        self._register(s)
+        s.queue_task(ike_init.IkeInitTask(conf), now)
+        return self._finish(s, s.drain(), now)
+
+    def acquire(
+        self,
+        peer: str,
+        child: str,
+        now: float,
+        *,
+        local_ts: TrafficSelector | None = None,
+        remote_ts: TrafficSelector | None = None,
+    ) -> list[Action]:
+        """Kernel ACQUIRE: traffic wants a child that is not up. The packet's selectors go first."""
+        conf = self._peer(peer).child(child)
+        lts = (local_ts, *conf.local_ts) if local_ts is not None else None
+        rts = (remote_ts, *conf.remote_ts) if remote_ts is not None else None
+        return self.initiate(peer, child, now, local_ts=lts, remote_ts=rts)
+
+    def _find_child(self, spi: int) -> tuple[Ikev2Session, int] | None:
+        for s in self.sessions.values():
+            for c in s.children.values():
+                if spi in (c.spi_in, c.spi_out):
+                    return s, c.unique_id
+        return None
+
+    def child_expired(self, spi: int, hard: bool, now: float) -> list[Action]:
+        """Kernel EXPIRE for a child SA (either direction's SPI): soft rekeys, hard deletes."""
+        found = self._find_child(spi)
+        if found is None:
+            self._count("expire for an unknown child SA")
+            return []
+        s, uid = found
+        if not hard:
+            return self._finish(s, s.rekey_child(uid, now), now)
+        child = s.children[uid]
+        s.expired_spis[uid] = child.spi_in
+        s.remove_child(child, Reason.EXPIRED)
+        if s.established:
+            s.queue_task(ChildDeleteTask(uid, notify_only=True), now)
+        return self._finish(s, s.drain(), now)
+
+    def _session(self, ref: IkeSaRef) -> Ikev2Session:
+        for s in self.sessions.values():
+            if s.ref == ref and not s.closed:
+                return s
+        raise EngineError(f"no IKE SA {ref}")
+
+    def _session_of_child(self, unique_id: int) -> Ikev2Session:
+        for s in self.sessions.values():
+            if unique_id in s.children:
+                return s
+        raise EngineError(f"no child SA {unique_id}")
+
+    def rekey_child(self, unique_id: int, now: float) -> list[Action]:
+        s = self._session_of_child(unique_id)
+        return self._finish(s, s.rekey_child(unique_id, now), now)
+
+    def delete_child(self, unique_id: int, now: float) -> list[Action]:
+        s = self._session_of_child(unique_id)
+        return self._finish(s, s.delete_child(unique_id, now), now)
+
+    def rekey_ike(self, ref: IkeSaRef, now: float) -> list[Action]:
+        s = self._session(ref)
+        return self._finish(s, s.rekey_ike(now), now)
+
+    def delete_ike(self, ref: IkeSaRef, now: float) -> list[Action]:
+        s = self._session(ref)
+        return self._finish(s, s.delete(now), now)
+
+    def liveness_check(self, ref: IkeSaRef, now: float) -> list[Action]:
+        s = self._session(ref)
+        return self._finish(s, s.liveness_check(now), now)
+
+    # ------------------------------------------------------------------ timers
+
+    def next_deadline(self) -> float | None:
+        while self._heap:
+            deadline, _, spi = self._heap[0]
+            if self._deadlines.get(spi) == deadline:
+                return deadline
+            heapq.heappop(self._heap)
+        return None
+
+    def on_timer(self, now: float) -> list[Action]:
+        out: list[Action] = []
+        while self._heap and self._heap[0][0] <= now:
+            deadline, _, spi = heapq.heappop(self._heap)
+            if self._deadlines.get(spi) != deadline:
+                continue
+            del self._deadlines[spi]
+            s = self.sessions.get(spi)
+            if s is None:
+                continue
+            out += self._finish(s, s.on_timer(now), now)
+        return out
+
+
+def _local_matches(configured: str, actual: str) -> bool:
+    if configured in ("", "%any"):
+        return True
+    try:
+        if ipaddress.ip_address(configured).is_unspecified:
+            return True
+    except ValueError:
+        return False
+    return _same_address(configured, actual)
