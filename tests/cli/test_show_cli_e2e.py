@@ -291,3 +291,41 @@ def test_result_of_the_wrong_shape_is_reported(sockdir):
     assert result.stderr == (
         "error: unexpected answer from the daemon: ike_security_associations: expected a list\n"
     )
+
+
+def test_pipes_filter_and_count_the_text(daemon):
+    assert _run(daemon, "show security ike sa | count").stdout == "Count: 6 lines\n"
+    assert _run(daemon, "show security ike sa | match Main | count").stdout == "Count: 4 lines\n"
+    result = _run(daemon, "show security ike sa | except UP | no-more")
+    assert result.stdout == (
+        "Index   Remote Address  State  Initiator cookie  Responder cookie  Mode\n"
+    )
+    result = _run(daemon, "show security ipsec sa detail | m Tunnel Down")
+    assert result.stdout == "  Tunnel Down Reason: Delete payload received\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("show security ike sa | frob", "syntax error, expecting <pipe>: frob"),
+        ("show security ike sa |", "syntax error, expecting <pipe>."),
+        ("show security ike sa | match", "syntax error, expecting <pattern> after match."),
+        ("show security ike sa | count 3", "syntax error: count takes no argument"),
+        ("show security ike sa | match (", "invalid pattern for match: missing ), unterminated"),
+    ],
+)
+def test_pipe_errors(daemon, line, message):
+    result = _run(daemon, line)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[2].startswith(message)
+    assert daemon.requests == []
+
+
+def test_pipes_refuse_json(daemon):
+    result = _run(daemon, "show security ike sa | count", "--json")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "show security ike sa | count",
+        "                     ^",
+        "error: pipes apply to text, not to --json",
+    ]

@@ -10,7 +10,8 @@ word is answered with the word, a caret under it, and the possible completions.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ from xfrmctl.cli.client import (
     DaemonNotRunning,
     socket_path,
 )
-from xfrmctl.cli.render import render_json, render_text
+from xfrmctl.cli.render import render_json, render_lines
 from xfrmctl.state.codec import StateDecodeError, from_json
 from xfrmctl.state.query import (
     ClearIkeSa,
@@ -336,6 +337,76 @@ def leaves(
     return found
 
 
+# ---- output pipes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pipe:
+    help: str
+    argument: str | None  # name of the argument it takes, None for none
+    apply: Callable[[list[str], str], list[str]]
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text)
+
+
+PIPES: Final[Mapping[str, Pipe]] = {
+    "count": Pipe("Count occurrences", None, lambda lines, _: [f"Count: {len(lines)} lines"]),
+    "match": Pipe(
+        "Show only text that matches a pattern",
+        "pattern",
+        lambda lines, arg: [line for line in lines if _pattern(arg).search(line)],
+    ),
+    "except": Pipe(
+        "Show only text that does not match a pattern",
+        "pattern",
+        lambda lines, arg: [line for line in lines if not _pattern(arg).search(line)],
+    ),
+    "no-more": Pipe("Don't paginate output", None, lambda lines, _: lines),
+}
+
+
+def split_pipes(words: Sequence[str]) -> tuple[tuple[str, ...], list[tuple[Pipe, str]]]:
+    """Split ``show ... | match X | count`` into the command and its output filters."""
+    typed = tuple(words)
+    cuts = [i for i, word in enumerate(typed) if word == "|"]
+    if not cuts:
+        return typed, []
+    filters: list[tuple[Pipe, str]] = []
+    for n, cut in enumerate(cuts):
+        end = cuts[n + 1] if n + 1 < len(cuts) else len(typed)
+        segment = typed[cut + 1 : end]
+        completions = tuple((name, pipe.help) for name, pipe in sorted(PIPES.items()))
+        if not segment:
+            raise CommandSyntaxError(typed, cut + 1, "syntax error, expecting <pipe>.", completions)
+        found = _match(segment[0], {name: name for name in PIPES})
+        if len(found) != 1:
+            problem = (
+                f"'{segment[0]}' is ambiguous."
+                if found
+                else f"syntax error, expecting <pipe>: {segment[0]}"
+            )
+            raise CommandSyntaxError(typed, cut + 1, problem, completions)
+        pipe = PIPES[found[0]]
+        argument = " ".join(segment[1:])
+        if pipe.argument is None and segment[1:]:
+            raise CommandSyntaxError(typed, cut + 2, f"syntax error: {found[0]} takes no argument")
+        if pipe.argument is not None:
+            if not argument:
+                raise CommandSyntaxError(
+                    typed, end, f"syntax error, expecting <{pipe.argument}> after {found[0]}."
+                )
+            try:
+                _pattern(argument)
+            except re.error as exc:
+                raise CommandSyntaxError(
+                    typed, cut + 2, f"invalid pattern for {found[0]}: {exc}"
+                ) from None
+        filters.append((pipe, argument))
+    return typed[: cuts[0]], filters
+
+
 # ---- typer commands ---------------------------------------------------------------------
 
 EXIT_SYNTAX: Final = 1
@@ -348,7 +419,12 @@ def execute(
 ) -> None:
     """Parse, ask the daemon, print; exit 1 on a syntax error or refusal, 2 without a daemon."""
     try:
-        query = parse_command([root, *words])
+        command, filters = split_pipes([root, *words])
+        if filters and as_json:
+            raise CommandSyntaxError(
+                tuple([root, *words]), len(command), "error: pipes apply to text, not to --json"
+            )
+        query = parse_command(command)
     except CommandSyntaxError as exc:
         typer.echo(exc.render(), err=True)
         raise typer.Exit(EXIT_SYNTAX) from None
@@ -369,7 +445,13 @@ def execute(
     except StateDecodeError as exc:
         typer.echo(f"error: unexpected answer from the daemon: {exc}", err=True)
         raise typer.Exit(EXIT_NO_DAEMON) from None
-    typer.echo(render_json(view) if as_json else render_text(query, view), nl=False)
+    if as_json:
+        typer.echo(render_json(view), nl=False)
+        return
+    lines = render_lines(query, view)
+    for pipe, argument in filters:
+        lines = pipe.apply(lines, argument)
+    typer.echo("".join(f"{line}\n" for line in lines), nl=False)
 
 
 _WORDS = typer.Argument(None, metavar="WORDS...", help="Junos keywords, e.g. security ike sa")
