@@ -6,15 +6,23 @@ import ipaddress
 from typing import cast
 
 from xfrmctl.config import model as m
+from xfrmctl.config.errors import Location
 from xfrmctl.config.secrets import Secret
 from xfrmctl.config.tree import Block, Value
 from xfrmctl.config.values import IPAddress, IPNetwork, St0Unit
 
 
 def _origin(block: Block) -> m.Origin:
-    fields = {}
-    for keyword in block.items:
-        fields[keyword] = block.location_of(keyword)
+    """Locations of the block's statements, nested ones as ``ike.ipsec-policy``."""
+    fields: dict[str, Location] = {}
+
+    def collect(b: Block, prefix: str) -> None:
+        for keyword, item in b.items.items():
+            fields[prefix + keyword] = b.location_of(keyword)
+            if isinstance(item, Block):
+                collect(item, f"{prefix}{keyword}.")
+
+    collect(block, "")
     return m.Origin(block.location, fields)
 
 

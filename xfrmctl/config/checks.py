@@ -304,7 +304,7 @@ def _vpn(config: Config, v: Vpn, diags: Diagnostics) -> None:
             gateway = config.gateways.get(v.ike.gateway)
             if gateway is None:
                 diags.error(
-                    v.origin.of("ike"),
+                    v.origin.of("ike.gateway"),
                     f"{path} ike gateway",
                     f"IKE gateway '{v.ike.gateway}' is not defined",
                 )
@@ -312,14 +312,14 @@ def _vpn(config: Config, v: Vpn, diags: Diagnostics) -> None:
             diags.error(v.origin.of("ike"), f"{path} ike", "ipsec-policy is required")
         elif v.ike.ipsec_policy not in config.ipsec_policies:
             diags.error(
-                v.origin.of("ike"),
+                v.origin.of("ike.ipsec-policy"),
                 f"{path} ike ipsec-policy",
                 f"IPsec policy '{v.ike.ipsec_policy}' is not defined",
             )
         proxy = v.ike.proxy_identity
         if proxy is not None and proxy.local.version != proxy.remote.version:
             diags.error(
-                v.origin.of("ike"),
+                v.origin.of("ike.proxy-identity"),
                 f"{path} ike proxy-identity",
                 "local and remote must be of the same address family",
             )
@@ -449,7 +449,8 @@ def _bindings(config: Config, diags: Diagnostics) -> None:
             )
         static_vpns = set()
         for nhtb in unit.next_hop_tunnels:
-            nh_path = f"{path} next-hop-tunnel {nhtb.address}"
+            family = "inet" if nhtb.address.version == 4 else "inet6"
+            nh_path = f"{path} family {family} next-hop-tunnel {nhtb.address}"
             if not unit.multipoint:
                 diags.error(nhtb.origin.location, nh_path, "needs a multipoint unit")
             if nhtb.vpn is None:
@@ -459,13 +460,13 @@ def _bindings(config: Config, diags: Diagnostics) -> None:
             target = config.vpns.get(nhtb.vpn)
             if target is None:
                 diags.error(
-                    nhtb.origin.location,
+                    nhtb.origin.of("ipsec-vpn"),
                     f"{nh_path} ipsec-vpn",
                     f"VPN '{nhtb.vpn}' is not defined",
                 )
             elif target.bind_interface != St0Unit(unit.unit):
                 diags.error(
-                    nhtb.origin.location,
+                    nhtb.origin.of("ipsec-vpn"),
                     f"{nh_path} ipsec-vpn",
                     f"VPN '{nhtb.vpn}' is not bound to st0.{unit.unit}",
                 )

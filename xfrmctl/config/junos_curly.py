@@ -93,6 +93,10 @@ class _Parser:
                 if inactive:
                     self.inactive.append((tuple(w.text for w in full), token))
                 return True
+            elif token.kind is Kind.RBRACE and words:
+                shown = " ".join(w.text for w in (*prefix, *words))
+                self.diags.error(token.location, shown, "missing ';' before '}'")
+                return False
             else:
                 self.diags.error(token.location, "", f"unexpected '{token.text}'")
                 return False

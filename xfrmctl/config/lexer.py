@@ -60,7 +60,7 @@ def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
             end = text.find("*/", i + 2)
             if end < 0:
                 diags.error(start, "", "unterminated comment '/*'")
-                return tokens
+                return _drop_last_line(tokens)
             for j in range(i, end):
                 if text[j] == "\n":
                     line, line_start = line + 1, j + 1
@@ -83,7 +83,7 @@ def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
                 i += 1
             if i >= n:
                 diags.error(start, "", "unterminated quoted string")
-                return tokens
+                return _drop_last_line(tokens)
             i += 1
             tokens.append(Token(Kind.WORD, "".join(chars), start, quoted=True))
         else:
@@ -92,3 +92,11 @@ def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
                 i += 1
             tokens.append(Token(Kind.WORD, text[start_pos:i], here(start_pos)))
     return tokens
+
+
+def _drop_last_line(tokens: list[Token]) -> list[Token]:
+    """Tokens before the line where the text broke off, so no half statement is applied."""
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i].kind is Kind.NEWLINE:
+            return tokens[: i + 1]
+    return []

@@ -86,6 +86,15 @@ def _file_interface_map(statements: list[Statement]) -> dict[str, str]:
     return mapping
 
 
+def _cascade(diagnostic: Diagnostic, failed: set[str]) -> bool:
+    """A "X is required" error about a statement already reported as invalid."""
+    field, sep, _ = diagnostic.message.partition(" is required")
+    if not sep:
+        return False
+    statement = f"{diagnostic.path} {field}"
+    return any(f == statement or f.startswith(statement + " ") for f in failed)
+
+
 def load_text(
     text: str,
     file: str = "<config>",
@@ -96,6 +105,9 @@ def load_text(
     diags = Diagnostics()
     fmt = fmt or detect_format(text, file)
     statements = parse_statements(text, file, fmt, diags)
+    # A file that does not parse is incomplete: commit checks on its remains would only
+    # report the statements that were cut off.
+    syntax_ok = not diags.has_errors()
     mapping = _file_interface_map(statements)
     mapping.update(interface_map or {})
     ctx = ParseContext(interface_map=mapping)
@@ -104,8 +116,11 @@ def load_text(
     for statement in statements:
         builder.apply(statement)
     config = build_model(root, mapping)
-    run_checks(config, diags)
-    report_unrealised(root, diags)
+    if syntax_ok:
+        checked = Diagnostics()
+        run_checks(config, checked)
+        diags.extend(d for d in checked.items if not _cascade(d, builder.failed))
+        report_unrealised(root, diags)
     if not statements and not diags.has_errors():
         diags.warning(Location(file, 0), "", "the configuration is empty")
     return LoadResult(None if diags.has_errors() else config, diags.sorted(), root, fmt)

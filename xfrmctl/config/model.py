@@ -29,7 +29,12 @@ class Origin:
     fields: Mapping[str, Location] = field(default_factory=dict)
 
     def of(self, name: str) -> Location:
-        return self.fields.get(name, self.location)
+        """The statement's location, else its nearest configured parent's, else the object's."""
+        while name:
+            if name in self.fields:
+                return self.fields[name]
+            name = name.rpartition(".")[0]
+        return self.location
 
 
 def _origin() -> Origin:

@@ -116,6 +116,8 @@ class TreeBuilder:
         self.ctx = ctx
         self.diags = diags
         self._opaque_warned: set[tuple[str, ...]] = set()
+        self.failed: set[str] = set()
+        """Paths of statements refused here; checks stay quiet about them being missing."""
 
     def apply(self, statement: Statement) -> None:
         self._walk(self.root, list(statement.words), statement.location)
@@ -173,6 +175,7 @@ class TreeBuilder:
                 block.items[word.text] = Value(node.bare, word.location)
                 return
             self.diags.error(word.location, shown, f"missing value ({node.value.describe()})")
+            self.failed.add(shown)
             words.clear()
             return
         value_word = words.pop(0)
@@ -187,6 +190,7 @@ class TreeBuilder:
             if result is not None:
                 parsed.append(Value(result, member.location))
         if len(parsed) != len(members):
+            self.failed.add(shown)
             return
         self._choose(block, word.text)
         if not node.multi:

@@ -32,6 +32,10 @@ def parse_yaml(text: str, file: str, diags: Diagnostics) -> list[Statement]:
     if root is None:
         return []
     statements: list[Statement] = []
+    if not isinstance(root, yaml.MappingNode):
+        where = Location(file, root.start_mark.line + 1, root.start_mark.column + 1)
+        diags.error(where, "", "expected a mapping at the top of the file")
+        return []
 
     def loc(node: yaml.Node) -> Location:
         return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)

@@ -1,0 +1,111 @@
+"""Junos curly-brace text: comments, inactive statements, quoting, lists, broken files."""
+
+from __future__ import annotations
+
+from xfrmctl.config import load_text
+
+
+def messages(text: str, file: str = "t.conf") -> list[str]:
+    return [str(d) for d in load_text(text, file, fmt="curly").diagnostics]
+
+
+def test_comments_quotes_lists_and_inactive() -> None:
+    text = """\
+/* gateway
+   block */
+security {
+    ike {
+        gateway GW { # trailing comment
+            ike-policy "IKE POL";
+            address [ 198.51.100.2 198.51.100.3 ];
+            inactive: dead-peer-detection {
+                interval 20;
+            }
+            external-interface eth0;
+            version v2-only;
+        }
+    }
+}
+"""
+    result = load_text(text, "t.conf")
+    assert result.format == "curly"
+    assert [str(d) for d in result.diagnostics] == [
+        "t.conf:6: error: security ike gateway GW ike-policy IKE POL: invalid IKE policy name: "
+        "use up to 63 letters, digits and - _ . : @ / +",
+        "t.conf:8: warning: security ike gateway GW dead-peer-detection: inactive, not applied",
+    ]
+
+
+def test_inactive_block_is_not_applied() -> None:
+    text = """\
+security {
+    ipsec {
+        inactive: vpn OLD {
+            bind-interface st0.9;
+        }
+    }
+}
+"""
+    result = load_text(text, "t.conf")
+    assert result.require().vpns == {}
+
+
+def test_truncated_file_names_the_open_block() -> None:
+    text = """\
+security {
+    ike {
+        proposal P1 {
+            dh-group group14;
+"""
+    assert messages(text) == [
+        "t.conf:3: error: security ike proposal P1: unexpected end of file: missing '}' for the "
+        "block opened at line 3",
+    ]
+
+
+def test_missing_semicolon_before_brace() -> None:
+    assert messages("security { ike { respond-bad-spi 3 }}") == [
+        "t.conf:1: error: security ike respond-bad-spi 3: missing ';' before '}'"
+    ]
+
+
+def test_statement_without_semicolon_at_eof() -> None:
+    assert messages("routing-options static route 10.0.0.0/8 next-hop 10.1.1.1") == [
+        "t.conf:1: error: routing-options static route 10.0.0.0/8 next-hop 10.1.1.1: "
+        "unexpected end of file: missing ';'"
+    ]
+
+
+def test_stray_closing_brace() -> None:
+    assert messages("}\n") == ["t.conf:1: error: unexpected '}'"]
+
+
+def test_unterminated_comment() -> None:
+    assert messages("security {\n/* never closed\n") == [
+        "t.conf:1: error: security: unexpected end of file: missing '}' for the block opened "
+        "at line 1",
+        "t.conf:2: error: unterminated comment '/*'",
+    ]
+
+
+def test_empty_block_is_a_presence_statement() -> None:
+    text = "security { ipsec { vpn V { vpn-monitor { } } } }"
+    result = load_text(text, "t.conf")
+    assert result.tree is not None
+    security = result.tree.block("security")
+    assert security is not None
+    ipsec = security.block("ipsec")
+    assert ipsec is not None
+    assert ipsec.named("vpn")["V"].block("vpn-monitor") is not None
+
+
+def test_junos_display_with_secret_comment() -> None:
+    text = (
+        'security { ike { policy P { pre-shared-key ascii-text "$9$LbHX-wg4Z"; ## SECRET-DATA\n'
+        "proposal-set standard; } } }\n"
+    )
+    result = load_text(text, "t.conf")
+    policy = result.require().ike_policies["P"]
+    assert policy.pre_shared_key is not None
+    assert policy.pre_shared_key.value == b"lc"
+    assert "lc" not in repr(policy)
