@@ -1,0 +1,1 @@
+"""Building blocks of the lab VM's scenarios: namespaces, links, NAT, peers, captures, processes."""
