@@ -1,5 +1,8 @@
 """IKE_SA_INIT and IKE_AUTH negotiation outcomes, engine against engine."""
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from xfrmctl.keying.ikev2.actions import (
@@ -11,13 +14,14 @@ from xfrmctl.keying.ikev2.actions import (
     InstallChild,
     Reason,
 )
+from xfrmctl.keying.ikev2.engine import Ikev2Engine
 from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.settings import EngineSettings, Mode
 from xfrmctl.keying.message import parse_message
 from xfrmctl.keying.payloads import SkfPayload
 
 
-def up(net, who="a", child="net"):
+def up(net: Any, who: str = "a", child: str = "net") -> None:
     side = net.side(who)
     peer = "to-b" if who == "a" else "to-a"
     net.feed(side, side.engine.initiate(peer, child, net.now))
@@ -171,8 +175,6 @@ def test_responder_picks_config_by_identity(h):
     other = h.psk_peer(
         "to-a-other", h.B_ADDR, h.A_ADDR, psk=b"x" * 20, remote_id=Identity.parse("nobody.example")
     )
-    from xfrmctl.keying.ikev2.engine import Ikev2Engine
-
     eb = Ikev2Engine([other, net.b.engine.peers["to-a"]], h.Rng("b2"))
     net.b.engine = eb
     up(net)
@@ -211,8 +213,6 @@ def test_narrowing_to_responder_policy(h):
 
 
 def test_transport_mode_refused_by_tunnel_responder(h):
-    from dataclasses import replace
-
     net = h.pair()
     peer = net.a.engine.peers["to-b"]
     child = replace(peer.children[0], mode=Mode.TRANSPORT)
@@ -227,8 +227,6 @@ def test_transport_mode_refused_by_tunnel_responder(h):
 
 
 def test_transport_mode_both_sides(h):
-    from dataclasses import replace
-
     net = h.pair()
     for side, name in ((net.a, "to-b"), (net.b, "to-a")):
         peer = side.engine.peers[name]
