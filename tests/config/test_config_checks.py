@@ -1,0 +1,317 @@
+"""Commit checks (spec §2.21) and cross references, each with its exact message."""
+
+from __future__ import annotations
+
+import pytest
+
+from xfrmctl.config import load_text
+
+
+def diags(base: str, extra: str = "", replace: tuple[str, str] | None = None) -> list[str]:
+    text = base if replace is None else base.replace(*replace)
+    return [str(d) for d in load_text(text + extra, "c.set").diagnostics]
+
+
+def line_of(base: str) -> int:
+    return base.count("\n") + 1
+
+
+def test_gateway_needs_policy_interface_and_address(base_set: str) -> None:
+    text = base_set + "set security ike gateway G2 version v2-only\n"
+    n = line_of(base_set)
+    assert diags(text) == [
+        f"c.set:{n}: error: security ike gateway G2: ike-policy is required",
+        f"c.set:{n}: error: security ike gateway G2: external-interface is required",
+        f"c.set:{n}: error: security ike gateway G2: address or dynamic is required",
+    ]
+
+
+def test_vpn_gateway_must_exist(base_set: str) -> None:
+    assert diags(base_set, replace=("ike gateway GW\n", "ike gateway NOGW\n")) == [
+        "c.set:18: error: security ipsec vpn VPN1 ike gateway: IKE gateway 'NOGW' is not defined"
+    ]
+
+
+def test_bind_interface_must_be_configured(base_set: str) -> None:
+    text = base_set.replace("bind-interface st0.0", "bind-interface st0.5")
+    assert diags(text) == [
+        "c.set:17: error: security ipsec vpn VPN1 bind-interface: interface st0.5 is not "
+        "configured (interfaces st0 unit 5)"
+    ]
+
+
+def test_proposals_must_exist_and_predefined_are_known(base_set: str) -> None:
+    text = base_set + "set security ike policy IKEPOL proposals [ pre-g2-aes128-sha MISSING ]\n"
+    result = diags(text)
+    assert (
+        "c.set:6: error: security ike policy IKEPOL proposals: IKE proposal 'MISSING' is not "
+        "defined" in result
+    )
+    assert not any("pre-g2-aes128-sha" in line and "not defined" in line for line in result)
+
+
+def test_same_dh_group_warning(base_set: str) -> None:
+    text = base_set + (
+        "set security ike proposal P9 authentication-method pre-shared-keys\n"
+        "set security ike proposal P9 dh-group group19\n"
+        "set security ike proposal P9 authentication-algorithm sha-256\n"
+        "set security ike proposal P9 encryption-algorithm aes-128-cbc\n"
+        "set security ike policy IKEPOL proposals P9\n"
+    )
+    assert diags(text) == [
+        "c.set:6: warning: security ike policy IKEPOL proposals: proposals use different DH "
+        "groups (group14, group19); use the same group in all proposals"
+    ]
+
+
+def test_proposals_and_proposal_set_exclusive(base_set: str) -> None:
+    text = base_set + "set security ipsec policy IPSECPOL proposal-set suiteb-gcm-256\n"
+    assert diags(text) == [
+        "c.set:15: error: security ipsec policy IPSECPOL: proposals and proposal-set are "
+        "mutually exclusive"
+    ]
+
+
+def test_legacy_algorithms_warned(base_set: str) -> None:
+    text = base_set.replace("dh-group group14", "dh-group group2").replace(
+        "authentication-algorithm hmac-sha-256-128", "authentication-algorithm hmac-md5-96"
+    )
+    assert diags(text) == [
+        "c.set:2: warning: security ike proposal P1 dh-group: group2 is a legacy algorithm "
+        "(weak); accepted for interoperability only",
+        "c.set:13: warning: security ipsec proposal P2 authentication-algorithm: hmac-md5-96 is "
+        "a legacy algorithm (weak); accepted for interoperability only",
+    ]
+
+
+def test_legacy_proposal_set_warned(base_set: str) -> None:
+    text = base_set.replace(
+        "set security ike policy IKEPOL proposals P1\n",
+        "set security ike policy IKEPOL proposal-set compatible\n",
+    )
+    assert diags(text) == [
+        "c.set:6: warning: security ike policy IKEPOL proposal-set: proposal-set compatible "
+        "contains legacy algorithms (DES/3DES/MD5, DH group 1/2/5); accepted for "
+        "interoperability only"
+    ]
+
+
+def test_pre_shared_key_required(base_set: str) -> None:
+    text = base_set.replace(
+        'set security ike policy IKEPOL pre-shared-key ascii-text "s3cret-psk"\n', ""
+    )
+    assert diags(text) == [
+        "c.set:5: error: security ike policy IKEPOL: pre-shared-key is required by the proposals"
+    ]
+
+
+def test_point_to_point_unit_bound_twice(base_set: str) -> None:
+    text = base_set + (
+        "set security ipsec vpn VPN2 bind-interface st0.0\n"
+        "set security ipsec vpn VPN2 ike gateway GW\n"
+        "set security ipsec vpn VPN2 ike ipsec-policy IPSECPOL\n"
+    )
+    assert diags(text) == [
+        "c.set:21: error: interfaces st0 unit 0: bound by several VPNs (VPN1, VPN2); a "
+        "point-to-point unit takes one VPN, configure 'multipoint'"
+    ]
+
+
+def test_multipoint_without_nhtb_warns_and_nhtb_must_match(base_set: str) -> None:
+    text = base_set + (
+        "set interfaces st0 unit 0 multipoint\n"
+        "set security ipsec vpn VPN2 bind-interface st0.1\n"
+        "set security ipsec vpn VPN2 ike gateway GW\n"
+        "set security ipsec vpn VPN2 ike ipsec-policy IPSECPOL\n"
+        "set interfaces st0 unit 1 family inet address 10.0.1.1/30\n"
+        "set interfaces st0 unit 0 family inet next-hop-tunnel 10.0.0.2 ipsec-vpn VPN2\n"
+        "set interfaces st0 unit 0 family inet next-hop-tunnel 10.9.0.3 ipsec-vpn NOVPN\n"
+        "set interfaces st0 unit 1 family inet next-hop-tunnel 10.0.1.2 ipsec-vpn VPN2\n"
+    )
+    assert diags(text) == [
+        "c.set:17: warning: security ipsec vpn VPN1 bind-interface: no next-hop-tunnel entry on "
+        "multipoint st0.0: the binding is learned automatically only from an xfrmctl (or SRX) "
+        "peer; for other peers configure 'next-hop-tunnel ADDRESS ipsec-vpn VPN1'",
+        "c.set:22: warning: routing-options static route 192.168.2.0/24 next-hop st0.0: "
+        "ambiguous on a multipoint unit: use the peer's tunnel address as next hop so next-hop "
+        "tunnel binding can choose the VPN",
+        "c.set:28: error: interfaces st0 unit 0 family inet next-hop-tunnel 10.0.0.2 ipsec-vpn: "
+        "VPN 'VPN2' is not bound to st0.0",
+        "c.set:29: error: interfaces st0 unit 0 family inet next-hop-tunnel 10.9.0.3 ipsec-vpn: "
+        "VPN 'NOVPN' is not defined",
+        "c.set:29: warning: interfaces st0 unit 0 family inet next-hop-tunnel 10.9.0.3: next "
+        "hop is outside the unit's subnets",
+        "c.set:30: error: interfaces st0 unit 1 family inet next-hop-tunnel 10.0.1.2: needs a "
+        "multipoint unit",
+    ]
+
+
+def test_route_via_multipoint_unit_is_ambiguous(base_set: str) -> None:
+    text = base_set + "set interfaces st0 unit 0 multipoint\n"
+    text += "set interfaces st0 unit 0 family inet next-hop-tunnel 10.0.0.2 ipsec-vpn VPN1\n"
+    assert diags(text) == [
+        "c.set:22: warning: routing-options static route 192.168.2.0/24 next-hop st0.0: "
+        "ambiguous on a multipoint unit: use the peer's tunnel address as next hop so next-hop "
+        "tunnel binding can choose the VPN"
+    ]
+
+
+def test_duplicate_gateway(base_set: str) -> None:
+    text = base_set + (
+        "set security ike gateway GW2 ike-policy IKEPOL\n"
+        "set security ike gateway GW2 address 198.51.100.2\n"
+        "set security ike gateway GW2 external-interface eth0\n"
+        "set security ike gateway GW2 version v2-only\n"
+    )
+    assert diags(text) == [
+        "c.set:24: error: security ike gateway GW2 address: gateway 'GW' already uses peer "
+        "198.51.100.2 from the same local interface and address"
+    ]
+
+
+def test_vpn_monitor_with_dpd(base_set: str) -> None:
+    text = base_set + (
+        "set security ike gateway GW dead-peer-detection always-send\n"
+        "set security ipsec vpn VPN1 vpn-monitor optimized\n"
+    )
+    assert diags(text) == [
+        "c.set:24: error: security ipsec vpn VPN1 vpn-monitor: cannot be configured together "
+        "with dead-peer-detection on gateway 'GW'"
+    ]
+
+
+def test_df_bit_set_is_refused(base_set: str) -> None:
+    text = base_set + "set security ipsec vpn VPN1 df-bit set\n"
+    assert diags(text) == [
+        "c.set:23: error: security ipsec vpn VPN1 df-bit set: the Linux kernel cannot force DF "
+        "on the outer header (it clears or copies it); use clear or copy",
+        "c.set:23: warning: security ipsec vpn VPN1 df-bit: not realised yet: df-bit is not "
+        "applied yet",
+    ]
+
+
+def test_ah_with_encryption_and_aead_with_auth(base_set: str) -> None:
+    text = base_set + (
+        "set security ipsec proposal AH protocol ah\n"
+        "set security ipsec proposal AH encryption-algorithm aes-128-cbc\n"
+        "set security ipsec proposal GCM encryption-algorithm aes-256-gcm\n"
+        "set security ipsec proposal GCM authentication-algorithm hmac-sha1-96\n"
+    )
+    assert diags(text) == [
+        "c.set:23: error: security ipsec proposal AH: authentication-algorithm is required for AH",
+        "c.set:24: error: security ipsec proposal AH encryption-algorithm: AH does not "
+        "encrypt; remove encryption-algorithm or use protocol esp",
+        "c.set:26: error: security ipsec proposal GCM authentication-algorithm: aes-256-gcm "
+        "authenticates itself; remove authentication-algorithm",
+    ]
+
+
+def test_policy_based_vpn_references(base_set: str) -> None:
+    text = base_set + (
+        "set security ipsec vpn PB ike gateway GW\n"
+        "set security ipsec vpn PB ike ipsec-policy IPSECPOL\n"
+        "set security address-book global address lan 10.10.0.0/16\n"
+        "set security policies from-zone trust to-zone untrust policy P1 match source-address lan\n"
+        "set security policies from-zone trust to-zone untrust policy P1 match "
+        "destination-address far\n"
+        "set security policies from-zone trust to-zone untrust policy P1 match application any\n"
+        "set security policies from-zone trust to-zone untrust policy P1 then permit tunnel "
+        "ipsec-vpn VPN1\n"
+        "set security policies from-zone trust to-zone untrust policy P1 then permit tunnel "
+        "pair-policy P2\n"
+    )
+    assert diags(text) == [
+        "c.set:23: warning: security ipsec vpn PB: no bind-interface and no security policy "
+        "tunnels to it: the VPN carries no traffic",
+        "c.set:26: error: security policies from-zone trust to-zone untrust policy P1 match "
+        "destination-address: address 'far' is not in an address book of zone untrust or the "
+        "global book",
+        "c.set:29: error: security policies from-zone trust to-zone untrust policy P1 then "
+        "permit tunnel ipsec-vpn: VPN 'VPN1' is route-based (bind-interface st0.0); a tunnel "
+        "policy needs a policy-based VPN",
+        "c.set:29: error: security policies from-zone trust to-zone untrust policy P1 then "
+        "permit tunnel pair-policy: policy 'P2' is not defined",
+        "c.set:29: warning: security policies from-zone trust to-zone untrust policy P1 then "
+        "permit tunnel: not realised yet: policy-based VPNs are not realised yet: the tunnel "
+        "policy installs nothing",
+    ]
+
+
+def test_traceoptions_files_need_size(base_set: str) -> None:
+    text = base_set + "set security ike traceoptions file ike.log files 5\n"
+    assert diags(text) == [
+        "c.set:23: error: security ike traceoptions file files: a maximum number of files needs "
+        "a maximum file size (size) and a file name",
+        "c.set:23: warning: security ike traceoptions: not realised yet: IKE tracing is replaced "
+        "by the daemon's structured log (journald); use --log-level",
+    ]
+
+
+def test_ikev1_default_is_flagged(base_set: str) -> None:
+    text = base_set.replace("set security ike gateway GW version v2-only\n", "")
+    assert diags(text) == [
+        "c.set:8: warning: security ike gateway GW version: not realised yet: IKEv1 (v1-only, "
+        "the Junos default) is not negotiated yet; set 'version v2-only'"
+    ]
+
+
+def test_unmapped_junos_interface(base_set: str) -> None:
+    text = base_set.replace("external-interface eth0", "external-interface ge-0/0/3.0")
+    assert diags(text) == [
+        "c.set:10: error: security ike gateway GW external-interface ge-0/0/3.0: 'ge-0/0/3.0' is "
+        "a Junos interface name with no Linux equivalent; map it with --map-interface "
+        "ge-0/0/3.0=eth0 or 'set xfrmctl interface-map ge-0/0/3.0 eth0'"
+    ]
+    mapped = text + "set xfrmctl interface-map ge-0/0/3.0 eth3\n"
+    config = load_text(mapped, "c.set").require()
+    assert config.gateways["GW"].external_interface == "eth3"
+    assert config.interface_map == {"ge-0/0/3.0": "eth3"}
+    # a mapping given by the caller (the command line) wins over the file's
+    cli = load_text(mapped, "c.set", interface_map={"ge-0/0/3.0": "wan0"}).require()
+    assert cli.gateways["GW"].external_interface == "wan0"
+
+
+def test_srx_only_statements_are_warned_once_per_hierarchy(base_set: str) -> None:
+    text = base_set + (
+        "set security zones security-zone untrust interfaces ge-0/0/3.0\n"
+        "set security zones security-zone untrust host-inbound-traffic system-services ike\n"
+        "set security zones security-zone untrust host-inbound-traffic system-services ping\n"
+        "set security nat source rule-set rs1 from zone trust\n"
+    )
+    assert diags(text) == [
+        "c.set:23: warning: security zones security-zone untrust interfaces: SRX-only "
+        "statement, accepted and ignored: filtering on Linux is configured in nftables",
+        "c.set:24: warning: security zones security-zone untrust host-inbound-traffic: SRX-only "
+        "statement, accepted and ignored: filtering on Linux is configured in nftables",
+        "c.set:26: warning: security nat: SRX-only statement, accepted and ignored: NAT on "
+        "Linux is configured in nftables",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (
+            "set security ipsec vpn VPN1 ike idle-time 120",
+            "c.set:23: warning: security ipsec vpn VPN1 ike idle-time: not realised yet: "
+            "idle-time is not applied yet",
+        ),
+        (
+            "set security ike respond-bad-spi 3",
+            "c.set:23: warning: security ike respond-bad-spi: not realised yet: bad-SPI "
+            "responses are not sent yet",
+        ),
+        (
+            "set security flow tcp-mss ipsec-vpn mss 1350",
+            "c.set:23: warning: security flow tcp-mss: not realised yet: TCP MSS clamping on "
+            "st0 devices is not installed yet",
+        ),
+        (
+            "set routing-instances VR1 interface st0.0",
+            "c.set:23: warning: routing-instances: not realised yet: routing instances (VRFs) "
+            "are not created yet",
+        ),
+    ],
+)
+def test_unrealised_statements_are_named(base_set: str, statement: str, message: str) -> None:
+    assert diags(base_set + statement + "\n") == [message]
