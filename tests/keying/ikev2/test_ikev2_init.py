@@ -18,7 +18,7 @@ from xfrmctl.keying.ikev2.engine import Ikev2Engine
 from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.settings import EngineSettings, Mode
 from xfrmctl.keying.message import parse_message
-from xfrmctl.keying.payloads import SkfPayload
+from xfrmctl.keying.payloads import NotifyPayload, SkfPayload
 
 
 def up(net: Any, who: str = "a", child: str = "net") -> None:
@@ -74,6 +74,7 @@ def test_cookie_demanded_above_threshold(h):
     second = parse_message(net.sent[2].data)
     assert first.notify(16390) is None
     assert second.notify(16390) is not None  # COOKIE echoed first
+    assert isinstance(second.payloads[0], NotifyPayload)
     assert second.payloads[0].notify_type == 16390
 
 

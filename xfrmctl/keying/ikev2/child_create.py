@@ -238,13 +238,19 @@ def answer_request(
     offered_esp = [o for o in offered if o.proposal.protocol is ProtocolId.ESP]
     configs = [rekey_of.config] if rekey_of is not None else list(s.peer.children)
     best: tuple[ChildConfig, list[TrafficSelector], list[TrafficSelector]] | None = None
+    best_score: tuple[int, int] = (-1, -1)
     for conf in configs:
         # TSi is the peer's side (our remote), TSr ours (RFC 7296 2.9)
         remote = narrow(tsi, conf.remote_ts)
         local = narrow(tsr, conf.local_ts)
-        if remote and local:
-            best = (conf, local, remote)
-            break
+        if not (remote and local):
+            continue
+        # like strongSwan: prefer the config whose selectors the peer named exactly, then the one
+        # that keeps the most of what was proposed; ties go to the configuration order
+        exact = sum(t in conf.remote_ts for t in tsi) + sum(t in conf.local_ts for t in tsr)
+        kept = _volume(remote) + _volume(local)
+        if (exact, kept) > best_score:
+            best, best_score = (conf, local, remote), (exact, kept)
     if best is None:
         return _refuse(s, NotifyType.TS_UNACCEPTABLE, "no child configuration fits the selectors")
     conf, local_ts, remote_ts = best
@@ -302,6 +308,10 @@ def answer_request(
     out.append(wire.ts_payload(initiator=True, selectors=remote_ts))
     out.append(wire.ts_payload(initiator=False, selectors=local_ts))
     return ResponderChild(out, child)
+
+
+def _volume(selectors: list[TrafficSelector]) -> int:
+    return sum(int(t.end) - int(t.start) + 1 for t in selectors)
 
 
 def _peer_group(conf: ChildConfig, msg: wire.Inbound) -> Transform | None:

@@ -98,6 +98,10 @@ class LivenessTask(Task):
     def on_response(self, s: Ikev2Session, msg: wire.Inbound, now: float) -> None:
         s.emit(LivenessResult(s.ref, s.peer.name, alive=True, at=now))
 
+    def on_give_up(self, s: Ikev2Session, now: float) -> None:
+        s.emit(LivenessResult(s.ref, s.peer.name, alive=False, at=now))
+        s.peer_dead(now)
+
 
 def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload]:
     if msg.notify(NotifyType.AUTHENTICATION_FAILED) is not None:
@@ -120,7 +124,10 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
                 s.ctx.count("delete for an unknown child SA")
                 continue
             ours.append(child.spi_in.to_bytes(4, "big"))
-            reason = Reason.REKEYED if child.state is ChildState.REKEYED else Reason.PEER_DELETED
+            replaced = child.state is ChildState.REKEYED or any(
+                c.rekey_of == child.unique_id for c in s.children.values()
+            )
+            reason = Reason.REKEYED if replaced else Reason.PEER_DELETED
             if child.state is ChildState.DELETING:
                 # simultaneous delete (RFC 7296 1.4.1): both ends delete, no delete in the reply
                 ours.pop()

@@ -24,7 +24,6 @@ from xfrmctl.keying.ikev2.actions import (
     IkeEstablished,
     IkeFailed,
     IkeSaRef,
-    LivenessResult,
     PeerDead,
     Reason,
     Send,
@@ -541,8 +540,6 @@ class Ikev2Session:
             self.emit(IkeDeleted(self.ref, self.peer.name, Reason.REKEYED))
             self.close()
             return
-        if isinstance(self.active, informational.LivenessTask):
-            self.emit(LivenessResult(self.ref, self.peer.name, alive=False, at=now))
         self.emit(PeerDead(self.ref, self.peer.name))
         self.delete_everything(Reason.PEER_NOT_RESPONDING)
 
