@@ -1,0 +1,102 @@
+"""`xfrmctl config check` and `xfrmctl config convert` through the real command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from xfrmctl.cli.main import app
+from xfrmctl.config import load_file
+
+runner = CliRunner()
+
+
+def test_check_clean_file(data_dir: Path) -> None:
+    result = runner.invoke(app, ["config", "check", str(data_dir / "base.conf")])
+    assert result.exit_code == 0
+    assert result.stdout == "configuration check succeeds\n"
+
+
+def test_check_reports_errors_and_warnings_and_exits_1(tmp_path: Path, base_set: str) -> None:
+    bad = tmp_path / "bad.set"
+    bad.write_text(
+        base_set
+        + "set security ike proposal P1 lifetime-seconds 30\n"
+        + "set security ipsec vpn VPN1 ike idle-time 300\n"
+    )
+    result = runner.invoke(app, ["config", "check", str(bad)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{bad}:23: error: security ike proposal P1 lifetime-seconds 30: out of range 180..86400",
+        f"{bad}:24: warning: security ipsec vpn VPN1 ike idle-time: not realised yet: idle-time "
+        "is not applied yet",
+    ]
+
+
+def test_check_with_interface_mapping(tmp_path: Path, base_set: str) -> None:
+    junos = tmp_path / "junos.set"
+    junos.write_text(base_set.replace("external-interface eth0", "external-interface ge-0/0/0.0"))
+    assert runner.invoke(app, ["config", "check", str(junos)]).exit_code == 1
+    mapped = runner.invoke(
+        app, ["config", "check", str(junos), "--map-interface", "ge-0/0/0.0=eth0"]
+    )
+    assert mapped.exit_code == 0, mapped.stdout
+
+
+def test_bad_mapping_argument(data_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["config", "check", str(data_dir / "base.set"), "--map-interface", "ge-0/0/0.0"]
+    )
+    assert result.exit_code == 2
+    assert "expected JUNOS=LINUX" in result.output
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["config", "check", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{tmp_path / 'nope.yaml'}: error: cannot read file: No such file or directory\n"
+    )
+
+
+def test_convert_to_set_then_yaml_round_trips(tmp_path: Path, data_dir: Path) -> None:
+    set_out = tmp_path / "out.set"
+    first = runner.invoke(
+        app,
+        ["config", "convert", str(data_dir / "base.conf"), "--to", "set", "--show-secrets",
+         "-o", str(set_out)],
+    )  # fmt: skip
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(
+        app, ["config", "convert", str(set_out), "--to", "yaml", "--show-secrets"]
+    )
+    assert second.exit_code == 0
+    yaml_out = tmp_path / "out.yaml"
+    yaml_out.write_text(second.stdout)
+    assert load_file(yaml_out).require() == load_file(data_dir / "base.conf").require()
+
+
+def test_convert_without_secrets_warns(data_dir: Path) -> None:
+    result = runner.invoke(app, ["config", "convert", str(data_dir / "base.yaml"), "--to", "set"])
+    assert result.exit_code == 0
+    assert "s3cret" not in result.output
+    assert "pre-shared-key ascii-text SECRET-DATA-REMOVED" in result.stdout
+    assert result.stderr == (
+        f"{data_dir / 'base.yaml'}: warning: 1 secret(s) replaced by a placeholder (use "
+        "--show-secrets to keep them): security ike policy IKEPOL pre-shared-key ascii-text\n"
+    )
+
+
+def test_convert_refuses_a_broken_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.conf"
+    broken.write_text("security {\n    ike {\n")
+    result = runner.invoke(app, ["config", "convert", str(broken), "--to", "yaml"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "missing '}'" in result.stderr
+
+
+def test_convert_rejects_unknown_target(data_dir: Path) -> None:
+    result = runner.invoke(app, ["config", "convert", str(data_dir / "base.set"), "--to", "xml"])
+    assert result.exit_code == 2
