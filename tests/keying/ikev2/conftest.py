@@ -193,6 +193,7 @@ def pair(
     b_kw: dict[str, Any] | None = None,
     settings_b: EngineSettings | None = None,
     nat_a: bool = False,
+    seed: str = "",
 ) -> Net:
     """Engine a (192.0.2.1, nets 10.1/16) and engine b (198.51.100.2, nets 10.2/16)."""
     a_kw = dict(a_kw or {})
@@ -201,8 +202,8 @@ def pair(
     b_kw.setdefault("remote_ts", "10.1.0.0/16")
     pa = psk_peer("to-b", A_ADDR, B_ADDR, **a_kw)
     pb = psk_peer("to-a", B_ADDR, b_kw.pop("remote", A_ADDR), **b_kw)
-    ea = Ikev2Engine([pa], Rng("a"))
-    eb = Ikev2Engine([pb], Rng("b"), settings=settings_b)
+    ea = Ikev2Engine([pa], Rng("a" + seed))
+    eb = Ikev2Engine([pb], Rng("b" + seed), settings=settings_b)
     ea.raise_internal_errors = True
     eb.raise_internal_errors = True
     return Net(ea, eb, nat_a=nat_a)
