@@ -141,7 +141,8 @@ def _ecp(group: int, bits: int) -> Transform:
 
 def _montgomery(group: int, name: str, alias: str, size: int, bits: int) -> Transform:
     return Transform(
-        TransformType.DH, group, None, name, aliases=(alias,), junos_show=f"DH-group-{group}",
+        TransformType.DH, group, None, name, aliases=(alias,), junos_ike=f"group{group}",
+        junos_ipsec=f"group{group}", junos_show=f"DH-group-{group}",
         key_size=size, dh_kind="montgomery", dh_bits=bits, ikev1_phase1=group,
     )  # fmt: skip
 
