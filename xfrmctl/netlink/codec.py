@@ -134,6 +134,15 @@ def decode_addr(raw: bytes, family: int) -> str:
     return _ntop(socket.AF_INET, raw[:4])
 
 
+def canon_addr(text: str) -> str:
+    """The text form the kernel's bytes decode to (``inet_ntop``), for comparing addresses."""
+    fam = socket.AF_INET6 if ":" in text else socket.AF_INET
+    try:
+        return _ntop(fam, socket.inet_pton(fam, text))
+    except (OSError, TypeError) as exc:
+        raise XfrmEncodeError(f"not an IP address: {text!r}") from exc
+
+
 def addr_family(text: str) -> int:
     return AF_INET6 if ":" in text else AF_INET
 
@@ -731,24 +740,27 @@ class XfrmMessage:
 
     @classmethod
     def decode(cls, buf: bytes) -> Any:
-        if len(buf) < cls.fixed_size:
-            raise XfrmParseError(
-                f"{cls.__name__}: {len(buf)} bytes, fixed part needs {cls.fixed_size}"
-            )
-        obj = cls.unpack_fixed(buf)
-        if len(buf) > cls.fixed_size:
-            fam = obj.attr_family()
-            by_id = cls._attr_by_id
-            unknown: list[tuple[int, bytes]] = []
-            for atype, payload in iter_attrs(buf, _align4(cls.fixed_size)):
-                spec = by_id.get(atype & 0x3FFF)
-                if spec is None:
-                    unknown.append((atype, bytes(payload)))
-                else:
-                    setattr(obj, spec.name, spec.decode(payload, fam))
-            if unknown:
-                obj.unknown = tuple(unknown)
-        return obj
+        return _decode_generic(cls, buf)
+
+
+def _decode_generic(cls: type[XfrmMessage], buf: bytes) -> Any:
+    """Fixed part, then each attribute into its field (unknown ones kept verbatim)."""
+    if len(buf) < cls.fixed_size:
+        raise XfrmParseError(f"{cls.__name__}: {len(buf)} bytes, fixed part needs {cls.fixed_size}")
+    obj = cls.unpack_fixed(buf)
+    if len(buf) > cls.fixed_size:
+        fam = obj.attr_family()
+        by_id = cls._attr_by_id
+        unknown: list[tuple[int, bytes]] = []
+        for atype, payload in iter_attrs(buf, _align4(cls.fixed_size)):
+            spec = by_id.get(atype & 0x3FFF)
+            if spec is None:
+                unknown.append((atype, bytes(payload)))
+            else:
+                setattr(obj, spec.name, spec.decode(payload, fam))
+        if unknown:
+            obj.unknown = tuple(unknown)
+    return obj
 
 
 def _finish(cls: type[XfrmMessage]) -> None:
@@ -1040,7 +1052,7 @@ class XfrmAcquire(XfrmMessage):
 
     @classmethod
     def decode(cls, buf: bytes) -> XfrmAcquire:
-        obj: XfrmAcquire = super().decode(buf)
+        obj: XfrmAcquire = _decode_generic(cls, buf)
         if obj.tmpls:
             # The template says which family the outer addresses are; without one the
             # fixed-part guess (trailing zero bytes = IPv4) stands.

@@ -36,6 +36,7 @@ from xfrmctl.netlink.codec import (
     XfrmSaId,
     XfrmState,
     addr_family,
+    canon_addr,
 )
 from xfrmctl.netlink.constants import (
     AF_INET,
@@ -153,7 +154,7 @@ class FakeKernel:
     @staticmethod
     def _canon(addr: str) -> str:
         try:
-            return str(ipaddress.ip_address(addr))
+            return canon_addr(addr)
         except ValueError as exc:
             raise XfrmInvalid(errno.EINVAL, f"bad address {addr!r}", "address") from exc
 
