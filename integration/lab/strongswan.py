@@ -187,3 +187,43 @@ class StrongSwan:
                         return dict(ike)
             time.sleep(0.5)
         raise LabError(f"{conn}/{child} not established in {self.ns.name} after {timeout}s: {last}")
+
+
+LAB_PSK = "lab-only-secret-0123456789"
+
+
+def route_based_connection(
+    me: str,
+    peer: str,
+    *,
+    start: bool,
+    proposals: str = "aes256gcm16-prfsha256-x25519",
+    esp_proposals: str = "aes256gcm16-x25519",
+    if_id: int = 1,
+    version: int = 2,
+) -> dict[str, Any]:
+    """A swanctl connection `vpn` with child `net`: PSK, 0/0 selectors, xfrm interface if_id."""
+    return {
+        "vpn": {
+            "version": version,
+            "local_addrs": me,
+            "remote_addrs": peer,
+            "proposals": proposals,
+            "if_id_in": if_id,
+            "if_id_out": if_id,
+            "local": {"auth": "psk", "id": me},
+            "remote": {"auth": "psk", "id": peer},
+            "children": {
+                "net": {
+                    "local_ts": "0.0.0.0/0",
+                    "remote_ts": "0.0.0.0/0",
+                    "esp_proposals": esp_proposals,
+                    "start_action": "start" if start else "none",
+                }
+            },
+        }
+    }
+
+
+def psk_secrets(psk: str = LAB_PSK) -> dict[str, Any]:
+    return {"ike-1": {"secret": psk}}

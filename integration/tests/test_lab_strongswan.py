@@ -8,37 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from integration.lab.netns import xfrm_interface
-from integration.lab.strongswan import StrongSwan
+from integration.lab.strongswan import StrongSwan, psk_secrets, route_based_connection
 from integration.lab.topology import Lab
-
-PSK = "lab-only-secret-0123456789"
-
-
-def connection(me: str, peer: str, *, start: bool) -> dict[str, Any]:
-    return {
-        "vpn": {
-            "version": 2,
-            "local_addrs": me,
-            "remote_addrs": peer,
-            "proposals": "aes256gcm16-prfsha256-x25519",
-            "if_id_in": 1,
-            "if_id_out": 1,
-            "local": {"auth": "psk", "id": me},
-            "remote": {"auth": "psk", "id": peer},
-            "children": {
-                "net": {
-                    "local_ts": "0.0.0.0/0",
-                    "remote_ts": "0.0.0.0/0",
-                    "esp_proposals": "aes256gcm16-x25519",
-                    "start_action": "start" if start else "none",
-                }
-            },
-        }
-    }
-
-
-def secrets() -> dict[str, Any]:
-    return {"ike-1": {"secret": PSK}}
 
 
 def child_of(ike: dict[str, Any]) -> dict[str, Any]:
@@ -57,9 +28,13 @@ def test_two_strongswan_peers_route_based(lab: Lab) -> None:
     a.add_route("198.18.2.0/24", "dev", "st0.0")
     b.add_route("198.18.1.0/24", "dev", "st0.0")
 
-    peer_b = lab.strongswan(b, connection("192.0.2.2", "192.0.2.1", start=False), secrets())
+    peer_b = lab.strongswan(
+        b, route_based_connection("192.0.2.2", "192.0.2.1", start=False), psk_secrets()
+    )
     peer_b.load()
-    peer_a = lab.strongswan(a, connection("192.0.2.1", "192.0.2.2", start=False), secrets())
+    peer_a = lab.strongswan(
+        a, route_based_connection("192.0.2.1", "192.0.2.2", start=False), psk_secrets()
+    )
     peer_a.load()
     peer_a.initiate("net")
 
@@ -96,12 +71,12 @@ def test_strongswan_behind_nat_floats_to_4500(lab: Lab) -> None:
     a.add_route("198.18.2.0/24", "dev", "st0.0")
     b.add_route("198.18.1.0/24", "dev", "st0.0")
 
-    conn_a = connection("203.0.113.1", "%any", start=False)
+    conn_a = route_based_connection("203.0.113.1", "%any", start=False)
     conn_a["vpn"]["remote"]["id"] = "198.51.100.2"
-    conn_b = connection("198.51.100.2", "203.0.113.1", start=False)
-    peer_a: StrongSwan = lab.strongswan(a, conn_a, secrets())
+    conn_b = route_based_connection("198.51.100.2", "203.0.113.1", start=False)
+    peer_a: StrongSwan = lab.strongswan(a, conn_a, psk_secrets())
     peer_a.load()
-    peer_b = lab.strongswan(b, conn_b, secrets())
+    peer_b = lab.strongswan(b, conn_b, psk_secrets())
     peer_b.load()
     peer_b.initiate("net")
 
