@@ -43,3 +43,7 @@ class UnknownTransform(KeyError):
 
 class ProposalSyntaxError(ValueError):
     """A strongSwan-style proposal string that does not describe a valid proposal."""
+
+
+class CertificateError(CryptoError):
+    """A certificate or CRL that cannot be parsed, does not chain to a trusted CA, or is revoked."""
