@@ -7,6 +7,7 @@ import typer
 from xfrmctl import __version__
 from xfrmctl.cli import commands
 from xfrmctl.cli.config_cmd import config_app
+from xfrmctl.cli.kernel import kernel_app
 
 app = typer.Typer(
     name="xfrmctl",
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 
 app.add_typer(config_app, name="config")
+app.add_typer(kernel_app, name="kernel")
 
 
 def _version(value: bool) -> None:
