@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from xfrmctl.keying.constants import ProtocolId
+from xfrmctl.keying.ikev2 import wire
 from xfrmctl.keying.ikev2.actions import (
     Action,
     DeleteChild,
@@ -232,3 +233,32 @@ __all__ = ["A_ADDR", "B_ADDR", "Identity", "Net", "Rng", "mirrored", "pair", "ps
 def h() -> types.ModuleType:
     """This module: tests reach the harness as `h.pair()`, `h.mirrored(...)`, `h.A_ADDR`."""
     return sys.modules[__name__]
+
+
+def session_of(side: Side) -> Any:
+    (s,) = [s for s in side.engine.sessions.values() if not s.closed]
+    return s
+
+
+def inject(net: Net, who: str, exchange: Any, payloads: list[Any]) -> Any:
+    """Send a hand-made request over `who`'s established IKE SA; return the decrypted response.
+
+    The receiving side's actions other than Send land in its events as usual.
+    """
+    side = net.side(who)
+    other = net.b if who == "a" else net.a
+    s = session_of(side)
+    mid = s.window.allocate()
+    datagrams = s.encode(exchange, mid, response=False, payloads=payloads)
+    replies: list[bytes] = []
+    for d in datagrams:
+        for act in other.engine.receive(d, s.remote, s.local, net.now):
+            if isinstance(act, Send):
+                replies.append(act.data)
+            else:
+                other.events.append(act)
+    s.window.response_done()
+    if not replies:
+        return None
+    msg = wire.Inbound.parse(replies[0])
+    return s.crypto.unprotect(msg, s.reassembler, net.now)

@@ -60,6 +60,14 @@ def _detect_nat(
     s.nat_local = behind_nat(dsts, s.spi_i, spi_r, local[0], local[1]) or s.peer.force_encap
 
 
+def _peer_hashes(msg: wire.Inbound) -> tuple[int, ...]:
+    n = msg.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS)
+    if n is None:
+        return ()
+    data = n.data[: len(n.data) - len(n.data) % 2]
+    return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+
+
 class IkeInitTask(Task):
     exchange = ExchangeType.IKE_SA_INIT
     name = "ike_init"
@@ -142,6 +150,7 @@ class IkeInitTask(Task):
         s.init_response = msg.raw
         s.chosen = chosen
         s.peer_fragmentation = msg.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED) is not None
+        s.peer_hashes = _peer_hashes(msg)
         _detect_nat(s, msg, s.spi_r, s.local, s.remote)
         s.crypto = IkeCrypto.derive(chosen, s.ni, s.nr, shared, spi_i=s.spi_i, spi_r=s.spi_r,
                                     initiator=True, rng=s.ctx.rng)  # fmt: skip
@@ -219,6 +228,7 @@ def respond(
     s.chosen = chosen
     s.init_request = msg.raw
     s.peer_fragmentation = msg.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED) is not None
+    s.peer_hashes = _peer_hashes(msg)
     _detect_nat(s, msg, 0, local, remote)
     payloads: list[wire.Payload] = [
         wire.sa_payload([(chosen.number, chosen.as_proposal(), b"")]),

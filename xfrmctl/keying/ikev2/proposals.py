@@ -151,9 +151,18 @@ def strip_dh(proposals: Sequence[Proposal]) -> tuple[Proposal, ...]:
 
 
 def with_pfs(proposals: Sequence[Proposal], group: Transform | None) -> tuple[Proposal, ...]:
-    """Child proposals for CREATE_CHILD_SA: our PFS group put first (or none)."""
+    """Child proposals for CREATE_CHILD_SA: our PFS group first, then any other groups the
+    proposal lists (so a peer preferring one of those can ask for it with INVALID_KE_PAYLOAD)."""
     if group is None:
         return strip_dh(proposals)
     return tuple(
-        Proposal(p.protocol, p.encryption, p.integrity, p.prf, (group,), p.esn) for p in proposals
+        Proposal(
+            p.protocol,
+            p.encryption,
+            p.integrity,
+            p.prf,
+            (group, *[g for g in p.dh if g != group]),
+            p.esn,
+        )
+        for p in proposals
     )
