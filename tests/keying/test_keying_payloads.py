@@ -50,6 +50,7 @@ from xfrmctl.keying.payloads import (
 )
 
 h = bytes.fromhex
+PAYLOAD_TYPES = [int(t) for t in PayloadType if t not in (PayloadType.NONE,)]
 
 SA_INIT = h(
     # IKE header: SPIi, SPIr, next=SA(33), version 2.0, IKE_SA_INIT(34), flags I, msgid 0, len 180
@@ -347,9 +348,20 @@ headers = st.builds(IkeHeader, spis, spis, st.just(0), st.sampled_from(list(Exch
                     st.sampled_from([0, 8, 32, 40]), st.integers(0, 2**32 - 1))  # fmt: skip
 
 
+encrypted_tail = st.one_of(
+    st.just(None),
+    st.builds(SkPayload, st.sampled_from([0, *PAYLOAD_TYPES]), blob),
+    st.integers(1, 50).flatmap(
+        lambda total: st.builds(SkfPayload, st.sampled_from([0, *PAYLOAD_TYPES]),
+                                st.integers(1, total), st.just(total), blob)),
+)  # fmt: skip
+
+
 @settings(max_examples=300)
-@given(st.lists(payloads, max_size=6))
-def test_payload_chain_round_trip(chain):
+@given(st.lists(payloads, max_size=6), encrypted_tail)
+def test_payload_chain_round_trip(chain, tail):
+    if tail is not None:
+        chain = [*chain, tail]
     first, data = encode_payloads(chain)
     assert parse_payloads(first, data) == tuple(chain)
     # and re-encoding is byte-identical
@@ -357,8 +369,10 @@ def test_payload_chain_round_trip(chain):
 
 
 @settings(max_examples=200)
-@given(headers, st.lists(payloads, max_size=5))
-def test_message_round_trip(header, chain):
+@given(headers, st.lists(payloads, max_size=5), encrypted_tail)
+def test_message_round_trip(header, chain, tail):
+    if tail is not None:
+        chain = [*chain, tail]
     wire = Message(header, tuple(chain)).encode()
     msg = parse_message(wire)
     assert msg.payloads == tuple(chain)
@@ -372,8 +386,9 @@ def test_message_round_trip(header, chain):
 def test_fuzz_random_bytes_only_parse_error(data):
     with contextlib.suppress(ParseError):
         parse_message(data)
-    with contextlib.suppress(ParseError):
-        parse_payloads(data[0] if data else 0, data[1:])
+    for inner in (False, True):
+        with contextlib.suppress(ParseError):
+            parse_payloads(data[0] if data else 0, data[1:], inner=inner)
 
 
 @settings(max_examples=500)

@@ -117,13 +117,7 @@ def parse_message(data: bytes) -> Message:
     header = parse_header(data)
     if header.length != len(data):
         raise ParseError(f"IKE header length {header.length} but datagram has {len(data)} bytes")
-    try:
-        payloads = parse_payloads(header.next_payload, data[IKE_HEADER_SIZE:])
-    except ParseError:
-        raise
-    except (ValueError, struct.error, IndexError) as exc:  # defence in depth
-        raise ParseError(f"malformed payload: {exc}") from exc
-    return Message(header, payloads)
+    return Message(header, parse_payloads(header.next_payload, data[IKE_HEADER_SIZE:]))
 
 
 def build_message(header: IkeHeader, payloads: Sequence[Payload]) -> bytes:

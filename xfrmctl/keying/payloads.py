@@ -633,11 +633,20 @@ PAYLOAD_CLASSES: dict[int, type[Payload]] = {
 
 
 def parse_payloads(first: int, data: bytes, *, inner: bool = False) -> tuple[Payload, ...]:
-    """Decode a chain of payloads starting with type ``first``.
+    """Decode a chain of payloads starting with type ``first``; raises only ParseError.
 
     An SK or SKF payload ends the chain and must be the last bytes; ``inner`` (the decrypted
     content of SK/SKF) must not contain another one.
     """
+    try:
+        return _parse_chain(first, data, inner)
+    except ParseError:
+        raise
+    except (ValueError, struct.error, IndexError) as exc:  # defence in depth
+        raise ParseError(f"malformed payload: {exc}") from exc
+
+
+def _parse_chain(first: int, data: bytes, inner: bool) -> tuple[Payload, ...]:
     out: list[Payload] = []
     ptype = first
     off = 0
