@@ -145,7 +145,7 @@ def test_delete_and_deactivate(base_set: str) -> None:
 def test_unknown_command() -> None:
     assert messages("sett security ike\n") == [
         "t.set:1: error: unknown command 'sett'; expected set, delete, deactivate, activate, "
-        "edit, up or top"
+        "insert, edit, up or top"
     ]
 
 

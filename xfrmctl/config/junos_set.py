@@ -49,6 +49,27 @@ def _words(tokens: list[Token], diags: Diagnostics) -> list[Word] | None:
     return words
 
 
+def _insert(
+    statements: list[Statement], words: tuple[str, ...], location: Location, diags: Diagnostics
+) -> list[Statement]:
+    """``insert PATH KEYWORD NAME before|after KEYWORD OTHER``: reorder named entries
+    (security policies are matched top-down, so their order matters)."""
+    if len(words) < 5 or words[-3] not in ("before", "after"):
+        diags.error(location, "", "expected 'insert PATH before|after KEYWORD NAME'")
+        return statements
+    path, where, target = words[:-3], words[-3], (*words[:-5], *words[-2:])
+    n, m = len(path), len(target)
+    moving = [s for s in statements if tuple(w.text for w in s.words[:n]) == path]
+    others = [s for s in statements if tuple(w.text for w in s.words[:n]) != path]
+    positions = [i for i, s in enumerate(others) if tuple(w.text for w in s.words[:m]) == target]
+    if not moving or not positions:
+        missing = " ".join(path if not moving else target)
+        diags.error(location, missing, "no such statement to insert relative to")
+        return statements
+    at = positions[0] if where == "before" else positions[-1] + 1
+    return [*others[:at], *moving, *others[at:]]
+
+
 def parse_set(text: str, file: str, diags: Diagnostics) -> tuple[list[Statement], list[str]]:
     """Statements of a ``set`` file, and the paths of inactive (deactivated) statements."""
     statements: list[Statement] = []
@@ -73,6 +94,8 @@ def parse_set(text: str, file: str, diags: Diagnostics) -> tuple[list[Statement]
             inactive[path] = location
         elif command.text == "activate":
             inactive.pop(path, None)
+        elif command.text == "insert":
+            statements = _insert(statements, path, location, diags)
         elif command.text == "edit":
             context = list(full)
         elif command.text == "top":
@@ -85,7 +108,7 @@ def parse_set(text: str, file: str, diags: Diagnostics) -> tuple[list[Statement]
                 location,
                 "",
                 f"unknown command '{command.text}'; expected set, delete, deactivate, "
-                "activate, edit, up or top",
+                "activate, insert, edit, up or top",
             )
     dropped: list[str] = []
     for path, location in inactive.items():

@@ -115,7 +115,8 @@ def load_text(
     builder = TreeBuilder(root, ctx, diags)
     for statement in statements:
         builder.apply(statement)
-    config = build_model(root, mapping)
+    used = {k: v for k, v in mapping.items() if k in ctx.used_mappings}
+    config = build_model(root, used)
     if syntax_ok:
         checked = Diagnostics()
         run_checks(config, checked)

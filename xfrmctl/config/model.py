@@ -357,5 +357,6 @@ class Config:
     default_policy: str | None = None
     tcp_mss_ipsec_vpn: int | None = None
     alarms: AlarmThresholds | None = None
-    interface_map: Mapping[str, str] = field(default_factory=dict)
-    """Junos interface names the file maps to Linux ones (already applied to the model)."""
+    interface_map: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Junos interface names that were translated (already applied to the model's values);
+    provenance only, so it takes no part in comparisons."""
