@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from xfrmctl.keying import auth as ikeauth
 from xfrmctl.keying import keys as kdf
 from xfrmctl.keying import sk
-from xfrmctl.keying.ikev2 import wire
+from xfrmctl.keying.ikev2 import certauth, wire
 from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.proposals import Chosen
 from xfrmctl.keying.ikev2.settings import Auth, Rng
-from xfrmctl.keying.prf import prf
 
 
 @dataclass(frozen=True)
@@ -106,20 +107,24 @@ class IkeCrypto:
     ) -> bytes:
         """RFC 7296 2.15: RealMessage | Nonce | prf(SK_p, ID'), SK_pi for the initiator's ID."""
         sk_p = self.keys.sk_pi if initiator else self.keys.sk_pr
-        return real_message + peer_nonce + prf(self.keys.prf, sk_p, wire.id_body(identity))
+        id_payload = wire.id_payload(initiator=initiator, identity=identity)
+        return ikeauth.signed_octets(real_message, peer_nonce, self.keys.prf, sk_p, id_payload)
 
     def make_auth(
         self, auth: Auth, octets: bytes, peer_hashes: tuple[int, ...]
     ) -> tuple[int, bytes]:
-        return wire.make_auth(self.keys.prf, auth, octets, peer_hashes)
+        return certauth.make_auth(self.keys.prf, auth, octets, peer_hashes)
 
     def verify_auth(
         self,
         auth: Auth,
         received: tuple[int, bytes],
         octets: bytes,
+        *,
         identity: Identity,
-        certs: list[bytes],
-    ) -> bool:
-        return wire.verify_auth(self.keys.prf, auth, received, octets, identity=identity,
-                                certs=certs)  # fmt: skip
+        peer_certs: list[bytes],
+        now: datetime,
+    ) -> str | None:
+        """None when the peer's AUTH is good, else the reason it is not."""
+        return certauth.verify_auth(self.keys.prf, auth, received, octets, identity=identity,
+                                    peer_certs=peer_certs, now=now)  # fmt: skip

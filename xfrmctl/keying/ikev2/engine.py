@@ -10,7 +10,8 @@ from __future__ import annotations
 import heapq
 import ipaddress
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from xfrmctl.keying.constants import ExchangeType, NotifyType
 from xfrmctl.keying.errors import CryptoError, ParseError
@@ -44,7 +45,10 @@ class Ikev2Engine:
         *,
         settings: EngineSettings | None = None,
         spi_allocator: SpiAllocator | None = None,
+        wall_clock: Callable[[float], datetime] | None = None,
     ) -> None:
+        """`wall_clock` maps the `now` values given to the engine to UTC (certificate validity);
+        by default `now` is taken as POSIX seconds."""
         names = [p.name for p in peers]
         if len(names) != len(set(names)):
             raise EngineError("duplicate peer names")
@@ -70,6 +74,7 @@ class Ikev2Engine:
             next_unique_id=self._next_unique_id,
             reqid_for=self._reqid_for,
             new_ike_spi=self._new_ike_spi,
+            wall_clock=wall_clock or _posix_utc,
         )
 
     # ------------------------------------------------------------------ ids
@@ -423,6 +428,10 @@ class Ikev2Engine:
                 continue
             out += self._finish(s, s.on_timer(now), now)
         return out
+
+
+def _posix_utc(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
 
 
 def _local_matches(configured: str, actual: str) -> bool:

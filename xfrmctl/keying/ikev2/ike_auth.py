@@ -8,7 +8,7 @@ tells it in a separate INFORMATIONAL (sent once) and fails.
 from __future__ import annotations
 
 from xfrmctl.keying.constants import ExchangeType, NotifyType
-from xfrmctl.keying.ikev2 import child_create, wire
+from xfrmctl.keying.ikev2 import certauth, child_create, wire
 from xfrmctl.keying.ikev2.actions import Reason
 from xfrmctl.keying.ikev2.session import Ikev2Session, Task, notify_error
 from xfrmctl.keying.ikev2.settings import PeerConfig
@@ -27,10 +27,10 @@ class IkeAuthTask(Task):
             self.req = s.first_child
         own = s.peer.own_id
         out: list[wire.Payload] = [wire.id_payload(initiator=True, identity=own)]
-        out += wire.cert_payloads(s.peer.auth)
+        out += certauth.cert_payloads(s.peer.auth)
         if s.peer.initial_contact:
             out.append(wire.notify(NotifyType.INITIAL_CONTACT))
-        certreq = wire.certreq_for(s.peer.auth)
+        certreq = certauth.certreq_payload(s.peer.auth)
         if certreq is not None and s.peer.send_certreq:
             out.append(certreq)
         expected = s.peer.remote_id
@@ -38,7 +38,7 @@ class IkeAuthTask(Task):
             out.append(wire.id_payload(initiator=False, identity=expected))
         octets = s.crypto.signed_octets(s.init_request, s.nr, own, initiator=True)
         method, data = s.crypto.make_auth(s.peer.auth, octets, s.peer_hashes)
-        s.auth_method = wire.auth_method_name(method)
+        s.auth_method = certauth.method_name(method)
         out.append(wire.auth(method, data))
         if self.req is not None:
             out += self.req.payloads(s, in_auth=True)
@@ -59,8 +59,10 @@ class IkeAuthTask(Task):
             _reject(s, Reason.IDENTITY_MISMATCH, f"peer identified as {idr}")
             return
         octets = s.crypto.signed_octets(s.init_response, s.ni, idr, initiator=False)
-        if not s.crypto.verify_auth(s.peer.auth, auth, octets, idr, msg.certs()):
-            _reject(s, Reason.AUTHENTICATION_FAILED, "the peer's AUTH payload is wrong")
+        why = s.crypto.verify_auth(s.peer.auth, auth, octets, identity=idr,
+                                   peer_certs=msg.certs(), now=s.ctx.wall_clock(now))  # fmt: skip
+        if why is not None:
+            _reject(s, Reason.AUTHENTICATION_FAILED, f"responder {idr}: {why}")
             return
         s.peer_id = idr
         s.mark_established(now)
@@ -114,18 +116,20 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
     s.peer = peer
     s.retrans.policy = peer.retransmit
     octets = s.crypto.signed_octets(s.init_request, s.nr, idi, initiator=True)
-    if not s.crypto.verify_auth(peer.auth, auth, octets, idi, msg.certs()):
+    why = s.crypto.verify_auth(peer.auth, auth, octets, identity=idi, peer_certs=msg.certs(),
+                               now=s.ctx.wall_clock(now))  # fmt: skip
+    if why is not None:
         s.ctx.count("authentication failed")
-        s.fail(Reason.AUTHENTICATION_FAILED, f"AUTH from {idi} does not verify")
+        s.fail(Reason.AUTHENTICATION_FAILED, f"initiator {idi}: {why}")
         return [wire.notify(NotifyType.AUTHENTICATION_FAILED)]
     s.peer_id = idi
     s.initial_contact_seen = msg.notify(NotifyType.INITIAL_CONTACT) is not None
     own = peer.own_id
     out: list[wire.Payload] = [wire.id_payload(initiator=False, identity=own)]
-    out += wire.cert_payloads(peer.auth)
+    out += certauth.cert_payloads(peer.auth)
     octets = s.crypto.signed_octets(s.init_response, s.ni, own, initiator=False)
     method, data = s.crypto.make_auth(peer.auth, octets, s.peer_hashes)
-    s.auth_method = wire.auth_method_name(method)
+    s.auth_method = certauth.method_name(method)
     out.append(wire.auth(method, data))
     s.mark_established(now)
     if msg.sa() is not None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xfrmctl.keying.constants import ExchangeType, HashAlgorithm, NotifyType
+from xfrmctl.keying.auth import encode_hash_algorithms, parse_hash_algorithms
+from xfrmctl.keying.constants import ExchangeType, NotifyType
 from xfrmctl.keying.dh import DhKeyPair, dh_group
-from xfrmctl.keying.errors import CryptoError, UnknownTransform
-from xfrmctl.keying.ikev2 import ike_auth, wire
+from xfrmctl.keying.errors import CryptoError, ParseError, UnknownTransform
+from xfrmctl.keying.ikev2 import certauth, ike_auth, wire
 from xfrmctl.keying.ikev2.actions import Action, Endpoint, Reason, Send
 from xfrmctl.keying.ikev2.crypto import IkeCrypto
 from xfrmctl.keying.ikev2.nat import behind_nat, forced_hash, nat_hash
@@ -22,11 +23,10 @@ from xfrmctl.keying.ikev2.settings import CertAuth, PeerConfig
 from xfrmctl.keying.transforms import Transform
 
 MAX_INIT_RETRIES = 3
-SIGNATURE_HASHES = (HashAlgorithm.SHA2_256, HashAlgorithm.SHA2_384, HashAlgorithm.SHA2_512)
 
 
 def _signature_hashes() -> bytes:
-    return b"".join(int(h).to_bytes(2, "big") for h in SIGNATURE_HASHES)
+    return encode_hash_algorithms()
 
 
 def _nat_notifies(
@@ -64,8 +64,10 @@ def _peer_hashes(msg: wire.Inbound) -> tuple[int, ...]:
     n = msg.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS)
     if n is None:
         return ()
-    data = n.data[: len(n.data) - len(n.data) % 2]
-    return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+    try:
+        return parse_hash_algorithms(n.data)
+    except ParseError:
+        return ()
 
 
 class IkeInitTask(Task):
@@ -240,7 +242,7 @@ def respond(
         payloads.append(wire.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
     payloads.append(wire.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, _signature_hashes()))
     if isinstance(peer.auth, CertAuth) and peer.auth.send_certreq:
-        certreq = wire.certreq_for(peer.auth)
+        certreq = certauth.certreq_payload(peer.auth)
         if certreq is not None:
             payloads.append(certreq)
     datagrams = s.encode(ExchangeType.IKE_SA_INIT, 0, response=True, payloads=payloads)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
@@ -73,6 +74,7 @@ class SessionContext:
     next_unique_id: Callable[[], int]
     reqid_for: Callable[[str, str], int]
     new_ike_spi: Callable[[], int]
+    wall_clock: Callable[[float], datetime]  # engine time -> UTC, for certificate validity
 
     def nonce(self) -> bytes:
         return self.rng(32)

@@ -7,15 +7,12 @@ Conversions only; the wire formats themselves live in `xfrmctl.keying.payloads` 
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from xfrmctl.keying import fragments, sk
 from xfrmctl.keying import payloads as pl
-from xfrmctl.keying import sk
 from xfrmctl.keying.constants import (
-    IKE_HEADER_SIZE,
-    AuthMethod,
     CertEncoding,
     ExchangeType,
     HeaderFlag,
@@ -27,17 +24,9 @@ from xfrmctl.keying.constants import (
 from xfrmctl.keying.errors import ParseError, UnknownTransform
 from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.proposals import Offered
-from xfrmctl.keying.ikev2.settings import (
-    Auth,
-    CertAuth,
-    ConfigError,
-    EngineSettings,
-    PskAuth,
-    Rng,
-)
+from xfrmctl.keying.ikev2.settings import EngineSettings, Rng
 from xfrmctl.keying.ikev2.ts import TrafficSelector, TrafficSelectorError
 from xfrmctl.keying.message import IkeHeader, Message, build_message, parse_message
-from xfrmctl.keying.prf import prf
 from xfrmctl.keying.transforms import (
     Proposal,
     Transform,
@@ -47,7 +36,6 @@ from xfrmctl.keying.transforms import (
 )
 
 Payload = pl.Payload
-PSK_PAD = b"Key Pad for IKEv2"
 
 
 @dataclass(frozen=True)
@@ -290,112 +278,18 @@ def encode_plain(header: Header, payloads: Sequence[Payload]) -> bytes:
     return build_message(header.to_ike(), payloads)
 
 
-# ---------------------------------------------------------------------- AUTH
-
-
-def auth_method_name(method: int) -> str:
-    names: dict[int, str] = {
-        AuthMethod.SHARED_KEY_MIC: "pre-shared-keys",
-        AuthMethod.RSA_SIG: "rsa-signatures",
-        AuthMethod.ECDSA_SHA256_P256: "ecdsa-signatures-256",
-        AuthMethod.ECDSA_SHA384_P384: "ecdsa-signatures-384",
-        AuthMethod.ECDSA_SHA512_P521: "ecdsa-signatures-521",
-        AuthMethod.DIGITAL_SIGNATURE: "digital-signatures",
-    }
-    return names.get(method, str(method))
-
-
-def psk_auth(prf_t: Transform, psk: bytes, octets: bytes) -> bytes:
-    """RFC 7296 2.15: prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)."""
-    return prf(prf_t, prf(prf_t, psk, PSK_PAD), octets)
-
-
-def make_auth(
-    prf_t: Transform, conf: Auth, octets: bytes, peer_hashes: tuple[int, ...]
-) -> tuple[int, bytes]:
-    if isinstance(conf, PskAuth):
-        return int(AuthMethod.SHARED_KEY_MIC), psk_auth(prf_t, conf.psk, octets)
-    raise ConfigError("certificate authentication needs the codec's auth module")
-
-
-def verify_auth(
-    prf_t: Transform,
-    conf: Auth,
-    received: tuple[int, bytes],
-    octets: bytes,
-    *,
-    identity: Identity,
-    certs: list[bytes],
-) -> bool:
-    method, data = received
-    if isinstance(conf, PskAuth):
-        if method != AuthMethod.SHARED_KEY_MIC:
-            return False
-        return hmac.compare_digest(data, psk_auth(prf_t, conf.psk, octets))
-    return False
-
-
-def cert_payloads(conf: Auth) -> list[Payload]:
-    if isinstance(conf, CertAuth):
-        return []
-    return []
-
-
-def certreq_for(conf: Auth) -> Payload | None:
-    return None
-
-
 # ---------------------------------------------------------------------- SK
 
 
-class Reassembler:
-    """Collects the SKF fragments of one message at a time (RFC 7383 2.6), within limits.
-
-    Fragments are verified one by one before they get here, so only authentic data is held;
-    a fragment of a newer message ID replaces an unfinished older message.
-    """
-
-    def __init__(self, max_fragments: int, max_bytes: int, timeout: float) -> None:
-        self.max_fragments = max_fragments
-        self.max_bytes = max_bytes
-        self.timeout = timeout
-        self._mid: int | None = None
-        self._total = 0
-        self._first_payload = 0
-        self._parts: dict[int, bytes] = {}
-        self._started = 0.0
-
-    def add(self, frag: sk.DecryptedFragment, now: float) -> tuple[int, bytes] | None:
-        mid = frag.header.message_id
-        if frag.total > self.max_fragments:
-            raise ParseError(f"{frag.total} fragments exceed the limit of {self.max_fragments}")
-        stale = self._mid is not None and now - self._started > self.timeout
-        if self._mid != mid or stale:
-            if self._mid is not None and mid < self._mid and not stale:
-                raise ParseError("fragment of an older message")
-            self._mid, self._total, self._parts, self._started = mid, frag.total, {}, now
-            self._first_payload = 0
-        if frag.total != self._total:
-            raise ParseError("fragments disagree on the total")
-        if frag.number in self._parts:
-            return None  # duplicate
-        if sum(len(p) for p in self._parts.values()) + len(frag.plaintext) > self.max_bytes:
-            self._mid = None
-            raise ParseError("reassembled message too large")
-        self._parts[frag.number] = frag.plaintext
-        if frag.number == 1:
-            self._first_payload = frag.first_payload
-        if len(self._parts) < self._total:
-            return None
-        data = b"".join(self._parts[n] for n in range(1, self._total + 1))
-        first = self._first_payload
-        self._mid, self._parts = None, {}
-        return first, data
+Reassembler = fragments.Reassembler
 
 
 def new_reassembler(settings: EngineSettings) -> Reassembler:
-    return Reassembler(settings.max_fragments, settings.max_reassembly_bytes,
-                       settings.half_open_timeout)  # fmt: skip
+    return fragments.Reassembler(
+        max_fragments=settings.max_fragments,
+        max_message_size=settings.max_reassembly_bytes,
+        timeout=settings.half_open_timeout,
+    )
 
 
 IP_UDP_OVERHEAD = 48  # IPv6 + UDP headers: fragments must fit the configured datagram size
@@ -411,23 +305,10 @@ def encode_protected(
     """SK-protect a message; split it into SKF fragments (RFC 7383) when it would not fit."""
     ike = header.to_ike()
     whole = sk.protect(ike, payloads, keys, rng)
-    if fragment_size is None or len(whole) <= fragment_size - IP_UDP_OVERHEAD:
+    limit = None if fragment_size is None else fragment_size - IP_UDP_OVERHEAD
+    if limit is None or len(whole) <= limit:
         return (whole,)
-    first, inner = pl.encode_payloads(payloads)
-    room = fragment_size - IP_UDP_OVERHEAD - IKE_HEADER_SIZE - 8
-    chunk = room - keys.overhead(room)
-    bs = max(keys.encr.block_size, 1)
-    chunk -= chunk % bs
-    while chunk > 0 and chunk + keys.overhead(chunk) > room:
-        chunk -= bs
-    if chunk <= 0:
-        return (whole,)
-    parts = [inner[i : i + chunk] for i in range(0, len(inner), chunk)]
-    total = len(parts)
-    return tuple(
-        sk.protect_fragment(ike, first, n + 1, total, part, keys=keys, rng=rng)
-        for n, part in enumerate(parts)
-    )
+    return tuple(fragments.fragment_message(ike, payloads, keys, rng, limit))
 
 
 def decode_protected(
@@ -437,10 +318,9 @@ def decode_protected(
     last = msg.message.payloads[-1] if msg.message.payloads else None
     if isinstance(last, pl.SkfPayload):
         frag = sk.unprotect_fragment(msg.raw, keys, msg.message)
-        inner = reassembler.add(frag, now)
-        if inner is None:
+        whole = reassembler.add(frag, now)
+        if whole is None:
             return None
-        first, data = inner
-        return msg.with_payloads(pl.parse_payloads(first, data, inner=True))
+        return msg.with_payloads(whole.payloads)
     plain = sk.unprotect(msg.raw, keys, msg.message)
     return msg.with_payloads(plain.payloads)
