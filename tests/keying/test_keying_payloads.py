@@ -401,3 +401,36 @@ def test_fuzz_mutated_sa_init_only_parse_error(mutations, cut):
     for candidate in (bytes(data), bytes(data[:cut])):
         with contextlib.suppress(ParseError):
             parse_message(candidate)
+
+
+@pytest.mark.parametrize(
+    ("payload", "wire"),
+    [
+        # Delete of two ESP SPIs: proto 3, SPI size 4, count 2
+        (DeletePayload(ProtocolId.ESP, (h("11223344"), h("55667788"))),
+         "00000010" "03040002" "11223344" "55667788"),
+        # Delete of the IKE SA: proto 1, SPI size 0, count 0
+        (DeletePayload(ProtocolId.IKE), "00000008" "01000000"),
+        # REKEY_SA notify for an ESP SPI
+        (NotifyPayload(NotifyType.REKEY_SA, b"", ProtocolId.ESP, h("c0ffee00")),
+         "0000000c" "03044009" "c0ffee00"),
+        # INVALID_KE_PAYLOAD carrying the wanted group (14)
+        (NotifyPayload(NotifyType.INVALID_KE_PAYLOAD, h("000e")), "0000000a" "00000011" "000e"),
+        # IDi of type IPv4
+        (IdiPayload(IdType.IPV4_ADDR, bytes([192, 0, 2, 1])), "0000000c" "01000000" "c0000201"),
+        # CP request for an internal IPv4 address (empty value) and DNS
+        (CpPayload(CfgType.CFG_REQUEST, (CfgAttribute(1), CfgAttribute(3))),
+         "00000010" "01000000" "00010000" "00030000"),
+        # AUTH with the shared key method
+        (AuthPayload(AuthMethod.SHARED_KEY_MIC, b"\xaa" * 4), "0000000c" "02000000" "aaaaaaaa"),
+        # CERTREQ for X.509 signatures with one CA hash
+        (CertReqPayload(CertEncoding.X509_SIGNATURE, b"\x01" * 20), "00000019" "04" + "01" * 20),
+        # EAP Success
+        (EapPayload(h("03070004")), "00000008" "03070004"),
+    ],
+)  # fmt: skip
+def test_exact_payload_bytes(payload, wire):
+    first, data = encode_payloads([payload])
+    assert first == payload.payload_type
+    assert data.hex() == wire
+    assert parse_payloads(first, data) == (payload,)
