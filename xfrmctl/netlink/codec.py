@@ -336,7 +336,11 @@ class ReplayState:
 
 @dataclass(slots=True)
 class ReplayEsn:
-    """``struct xfrm_replay_state_esn``: ESN counters and a bitmap of ``len(bmp)`` 32-bit words."""
+    """``struct xfrm_replay_state_esn``: ESN counters and a bitmap of ``bmp_len`` 32-bit words.
+
+    ``bmp`` may be empty: iproute2 sends only the header (the kernel allocates the bitmap), while
+    the kernel always reports the full bitmap. ``bmp_len`` defaults to ``len(bmp)``.
+    """
 
     replay_window: int
     oseq: int = 0
@@ -344,6 +348,11 @@ class ReplayEsn:
     oseq_hi: int = 0
     seq_hi: int = 0
     bmp: tuple[int, ...] = ()
+    bmp_len: int = -1
+
+    def __post_init__(self) -> None:
+        if self.bmp_len < 0:
+            self.bmp_len = len(self.bmp)
 
     @classmethod
     def for_window(cls, replay_window: int) -> ReplayEsn:
@@ -558,16 +567,20 @@ def _dec_replay(b: bytes, _f: int) -> ReplayState:
 
 
 def _enc_replay_esn(v: ReplayEsn, _f: int) -> bytes:
-    head = S_REPLAY_ESN.pack(len(v.bmp), v.oseq, v.seq, v.oseq_hi, v.seq_hi, v.replay_window)
+    if v.bmp and len(v.bmp) != v.bmp_len:
+        raise XfrmEncodeError(f"replay bitmap has {len(v.bmp)} words, bmp_len says {v.bmp_len}")
+    head = S_REPLAY_ESN.pack(v.bmp_len, v.oseq, v.seq, v.oseq_hi, v.seq_hi, v.replay_window)
     return head + struct.pack(f"={len(v.bmp)}I", *v.bmp)
 
 
 def _dec_replay_esn(b: bytes, _f: int) -> ReplayEsn:
     _need(b, 24, "xfrm_replay_state_esn")
     n, oseq, seq, oseq_hi, seq_hi, window = S_REPLAY_ESN.unpack_from(b)
+    if len(b) == 24:  # header only, as iproute2 sends it
+        return ReplayEsn(window, oseq, seq, oseq_hi, seq_hi, (), n)
     _need(b, 24 + 4 * n, "xfrm_replay_state_esn bitmap")
     bmp = struct.unpack_from(f"={n}I", b, 24)
-    return ReplayEsn(window, oseq, seq, oseq_hi, seq_hi, tuple(bmp))
+    return ReplayEsn(window, oseq, seq, oseq_hi, seq_hi, tuple(bmp), n)
 
 
 def _enc_addr_attr(v: str, _f: int) -> bytes:

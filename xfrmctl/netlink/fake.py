@@ -46,6 +46,7 @@ from xfrmctl.netlink.constants import (
     IPPROTO_COMP,
     IPPROTO_ESP,
     RTPROT_XFRMCTL,
+    XFRM_STATE_AF_UNSPEC,
     XFRM_STATE_ESN,
     XfrmMode,
     XfrmMsg,
@@ -223,12 +224,16 @@ class FakeKernel:
         if sa.flags & XFRM_STATE_ESN and sa.replay_esn is None:
             raise XfrmInvalid(errno.EINVAL, f"{what}: ESN without REPLAY_ESN_VAL", "replay_esn")
         if sa.replay_esn is not None:
-            if sa.replay_esn.replay_window > len(sa.replay_esn.bmp) * 32:
+            if sa.replay_esn.replay_window > sa.replay_esn.bmp_len * 32:
                 raise XfrmInvalid(
                     errno.EINVAL, f"{what}: replay window exceeds its bitmap", "replay_esn"
                 )
             out.replay = None
-            out.replay_esn = dataclasses.replace(sa.replay_esn)
+            esn = sa.replay_esn
+            # The kernel allocates the bitmap itself and always reports all of it.
+            out.replay_esn = dataclasses.replace(
+                esn, bmp=esn.bmp or (0,) * esn.bmp_len, bmp_len=esn.bmp_len
+            )
         else:
             out.replay = sa.replay or ReplayState()
         if sa.encap is not None and sa.proto != IPPROTO_ESP:
@@ -241,6 +246,8 @@ class FakeKernel:
             out.extra_flags = None
         out.lft = dataclasses.replace(sa.lft)
         out.sel = dataclasses.replace(sa.sel)
+        if out.sel.family == AF_UNSPEC and not out.flags & XFRM_STATE_AF_UNSPEC:
+            out.sel.family = out.family  # as xfrm_state_construct() does
         out.curlft = LifetimeCur(0, 0, self._now(), 0)
         out.ltime = None
         out.lastused = None
