@@ -8,10 +8,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from xfrmctl.keying import certs
-from xfrmctl.keying.constants import IdType
+from xfrmctl.keying.constants import CertEncoding, IdType
 from xfrmctl.keying.errors import CertificateError, CryptoError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -181,3 +182,22 @@ def test_identities():
     assert not m(LEAF, IdType.FQDN, b"\xff\xfe")
     assert not m(LEAF, IdType.IPV4_ADDR, b"\x01")
     assert certs.certificate_identities(ROOT).fqdns == ()
+
+
+def test_cert_payload_encodings_and_crl_files():
+    der = certs.certificate_der(LEAF)
+    assert certs.parse_cert_payload(CertEncoding.X509_SIGNATURE, der) == [LEAF]
+    bundle = pkcs7.serialize_certificates([LEAF, INTER], serialization.Encoding.DER)
+    # a PKCS #7 certificate set is a DER SET: order is not preserved
+    assert set(certs.parse_cert_payload(CertEncoding.PKCS7_X509, bundle)) == {LEAF, INTER}
+    with pytest.raises(CertificateError, match="PKCS #7"):
+        certs.parse_cert_payload(CertEncoding.PKCS7_X509, b"\x30\x03\x02\x01\x00")
+    with pytest.raises(CertificateError, match="unsupported certificate encoding"):
+        certs.parse_cert_payload(CertEncoding.PGP, der)
+    crl_a, crl_b = make_crl([11]), make_crl([2], issuer="Root CA", key=ROOT_KEY)
+    pem = crl_a.public_bytes(serialization.Encoding.PEM) + crl_b.public_bytes(
+        serialization.Encoding.PEM)  # fmt: skip
+    assert certs.load_crls(pem) == [crl_a, crl_b]
+    assert certs.load_crls(crl_a.public_bytes(serialization.Encoding.DER)) == [crl_a]
+    with pytest.raises(CertificateError):
+        certs.load_crls(b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")

@@ -18,8 +18,9 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
 
-from xfrmctl.keying.constants import IdType
+from xfrmctl.keying.constants import CertEncoding, IdType
 from xfrmctl.keying.errors import CertificateError
 
 MAX_CHAIN_LENGTH = 8
@@ -48,12 +49,41 @@ def load_crl(data: bytes) -> x509.CertificateRevocationList:
         raise CertificateError(f"cannot parse CRL: {exc}") from exc
 
 
+def load_crls(data: bytes) -> list[x509.CertificateRevocationList]:
+    """Every CRL in a file: several concatenated PEM CRLs, or one DER CRL."""
+    if b"-----BEGIN" not in data:
+        return [load_crl(data)]
+    marker = b"-----END X509 CRL-----"
+    blocks = [b + marker for b in data.split(marker) if b"-----BEGIN" in b]
+    if not blocks:
+        raise CertificateError("no CRL found")
+    return [load_crl(b) for b in blocks]
+
+
 def parse_der_certificate(data: bytes) -> x509.Certificate:
     """A certificate from a CERT payload (X.509 Certificate - Signature encoding)."""
     try:
         return x509.load_der_x509_certificate(data)
     except ValueError as exc:
         raise CertificateError(f"malformed certificate in CERT payload: {exc}") from exc
+
+
+def parse_cert_payload(encoding: int, data: bytes) -> list[x509.Certificate]:
+    """Certificates carried by a CERT payload: X.509 signature (4) or PKCS #7 wrapped (1).
+
+    Junos ``peer-certificate-type x509-signature | pkcs7`` selects between the two.
+    """
+    if encoding == CertEncoding.X509_SIGNATURE:
+        return [parse_der_certificate(data)]
+    if encoding == CertEncoding.PKCS7_X509:
+        try:
+            certs = pkcs7.load_der_pkcs7_certificates(data)
+        except ValueError as exc:
+            raise CertificateError(f"malformed PKCS #7 CERT payload: {exc}") from exc
+        if not certs:
+            raise CertificateError("PKCS #7 CERT payload without certificates")
+        return certs
+    raise CertificateError(f"unsupported certificate encoding {encoding}")
 
 
 def certificate_der(cert: x509.Certificate) -> bytes:
