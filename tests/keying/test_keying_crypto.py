@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xfrmctl.keying import dh as dhmod
 from xfrmctl.keying import transforms as tr
@@ -176,7 +178,19 @@ def test_modp_primes_follow_rfc_formula(group):
 @pytest.mark.parametrize("group", [1, 2, 5, 14])
 def test_modp_primes_are_safe_primes(group):
     p = modp_prime(group)
-    assert _probable_prime(p, (2, 3, 5)) and _probable_prime((p - 1) // 2, (2, 3, 5))
+    q = (p - 1) // 2
+    assert _probable_prime(p, (2, 3, 5)) and _probable_prime(q, (2, 3, 5))
+    # the generator 2 generates the prime-order subgroup (p = 7 mod 8 makes 2 a residue)
+    assert p % 8 == 7 and pow(dhmod.MODP_GENERATOR, q, p) == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from([2, 14, 19, 20, 31, 32]), st.binary(min_size=1, max_size=8),
+       st.binary(min_size=1, max_size=8))  # fmt: skip
+def test_dh_agreement_property(group, seed_a, seed_b):
+    g = dh_group(group)
+    a, b = g.generate(det_rng(seed_a)), g.generate(det_rng(b"b" + seed_b))
+    assert a.shared_secret(b.public) == b.shared_secret(a.public)
 
 
 @pytest.mark.parametrize("group", [1, 2, 5, 14, 15])
