@@ -66,9 +66,10 @@ def pem(cert: x509.Certificate) -> bytes:
 
 
 def key_pem(key: Any) -> bytes:
-    return bytes(key.private_bytes(
+    data = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    return bytes(data)
 
 
 class Pki:
