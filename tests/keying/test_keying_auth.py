@@ -164,3 +164,18 @@ def test_fuzz_verify_only_crypto_error(method, data):
     for key in (RSA_KEY.public_key(), P256.public_key(), ED.public_key()):
         with pytest.raises(CryptoError):
             auth.verify_signature(method, key, OCTETS, data)
+
+
+def test_ecdsa_is_deterministic_rfc6979_vector():
+    # RFC 6979 A.2.5: P-256, SHA-256, message "sample"
+    key = ec.derive_private_key(
+        0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721, ec.SECP256R1()
+    )
+    data = auth.sign(AuthMethod.ECDSA_SHA256_P256, key, b"sample")
+    assert data.hex() == (
+        "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716"
+        "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8"
+    )
+    assert auth.sign(AuthMethod.DIGITAL_SIGNATURE, key, b"x") == auth.sign(
+        AuthMethod.DIGITAL_SIGNATURE, key, b"x"
+    )

@@ -5,6 +5,10 @@ same octets: RSA PKCS#1 v1.5 with SHA-1 (method 1), ECDSA with r||s (methods 9/1
 digital signatures (method 14: ASN.1 AlgorithmIdentifier + signature; RSA PKCS#1 v1.5, RSA-PSS,
 ECDSA in DER, Ed25519). Verification raises CryptoError for anything that does not verify,
 including malformed AUTH data, so the engine answers AUTHENTICATION_FAILED.
+
+ECDSA signatures are deterministic (RFC 6979); RSA-PSS salts come from OpenSSL's CSPRNG, the one
+place randomness is not injected (the library takes no salt), which only affects the signature
+bytes, never protocol decisions.
 """
 
 from __future__ import annotations
@@ -219,6 +223,15 @@ def default_scheme(
 # --------------------------------------------------------------------------- sign / verify
 
 
+def _ecdsa(algo: hashes.HashAlgorithm) -> ec.ECDSA:
+    """RFC 6979 deterministic ECDSA where the library offers it: no hidden randomness, and
+    engine tests see the same AUTH bytes on every run."""
+    try:
+        return ec.ECDSA(algo, deterministic_signing=True)
+    except (TypeError, UnsupportedAlgorithm):  # older cryptography / OpenSSL
+        return ec.ECDSA(algo)
+
+
 def _rsa_padding(scheme: SignatureScheme) -> padding.AsymmetricPadding:
     if scheme.key_type == "rsa-pss":
         mgf = _HASHES[scheme.mgf_hash or scheme.hash]()
@@ -236,7 +249,7 @@ def _sign_raw(key: PrivateKey, scheme: SignatureScheme, data: bytes, *, der: boo
     if scheme.key_type == "ecdsa":
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("ECDSA scheme needs an EC key")
-        sig = key.sign(data, ec.ECDSA(algo))
+        sig = key.sign(data, _ecdsa(algo))
         if der:
             return sig
         r, s = utils.decode_dss_signature(sig)
