@@ -73,10 +73,23 @@ def test_curly_output_layout(data_dir: Path) -> None:
         "            proposals P2;",
         "        }",
     ]
-    assert (
-        "            pre-shared-key {" in lines
-        and "                ascii-text SECRET-DATA-REMOVED; ## SECRET-DATA" in lines
-    )
+    assert "            pre-shared-key ascii-text SECRET-DATA-REMOVED; ## SECRET-DATA" in lines
+    assert lines[-14:] == [
+        "interfaces {",
+        "    st0 {",
+        "        unit 0 {",
+        "            family inet {",
+        "                address 10.0.0.1/30;",
+        "            }",
+        "        }",
+        "    }",
+        "}",
+        "routing-options {",
+        "    static {",
+        "        route 192.168.2.0/24 next-hop st0.0;",
+        "    }",
+        "}",
+    ]
 
 
 def test_placeholder_refuses_to_load(data_dir: Path) -> None:

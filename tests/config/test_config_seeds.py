@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xfrmctl.config import LoadResult, load_file, load_text, to_set
+from xfrmctl.config import LoadResult, load_file, load_text, to_curly, to_set, to_yaml
 from xfrmctl.config.values import St0Unit
 
 MAP = {
@@ -46,8 +46,14 @@ def test_fixture_loads_and_round_trips(data_dir: Path, name: str) -> None:
     assert result.errors == []
     config = result.require()
     assert result.tree is not None
-    text, _ = to_set(result.tree, show_secrets=True)
-    assert load_text(text, "again.set").require() == config
+    for writer, file in ((to_set, "again.set"), (to_curly, "again.conf"), (to_yaml, "again.yaml")):
+        text, _ = writer(result.tree, show_secrets=True)
+        again = load_text(text, file)
+        assert again.require() == config, file
+        # the same statements are applied or warned about, whatever the form
+        assert sorted((d.path, d.message) for d in again.diagnostics) == sorted(
+            (d.path, d.message) for d in result.diagnostics
+        )
 
 
 @pytest.mark.parametrize("name", FIXTURES)

@@ -75,20 +75,36 @@ class Writer:
             elif isinstance(item, FlagSet):
                 out.append(Node([keyword]))
             elif isinstance(item, Block):
-                out.append(Node([keyword], self.nodes(item)))
+                children = self.nodes(item)
+                if item.schema.inline and len(children) == 1:
+                    only = children[0]
+                    out.append(
+                        Node([keyword, *only.words], only.children, only.secret, only.scalar)
+                    )
+                else:
+                    out.append(Node([keyword], children))
             elif isinstance(item, NamedItems):
                 assert isinstance(node, Named)
+                head = [] if node.grouped else [keyword]
+                entries: list[Node] = []
                 for key, entry in item.entries.items():
-                    words = [keyword, node.key.render(key)]
+                    words = [*head, node.key.render(key)]
                     children = self.nodes(entry)
                     if len(children) == 1 and children[0].positional:
                         # `address sunnyvale 10.10.10.0/24;` on one line, as Junos shows it
                         only = children[0]
-                        out.append(Node([*words, *only.words], scalar=only.scalar))
+                        entries.append(Node([*words, *only.words], scalar=only.scalar))
+                    elif node.merge_child and len(children) == 1:
+                        # `from-zone trust to-zone untrust {`, `route P next-hop X;`
+                        only = children[0]
+                        entries.append(
+                            Node([*words, *only.words], only.children, only.secret, only.scalar)
+                        )
                     else:
-                        out.append(Node(words, children))
+                        entries.append(Node(words, children))
                 for key_text, opaque in item.opaque.items():
-                    out.extend(self._opaque([keyword, key_text], opaque, path))
+                    entries.extend(self._opaque([*head, key_text], opaque, path))
+                out.extend([Node([keyword], entries)] if node.grouped and entries else entries)
             else:
                 assert isinstance(item, OpaqueItems)
                 out.extend(self._opaque([keyword], item, path))

@@ -59,6 +59,9 @@ class Container:
     """At most one child: setting one replaces the other (``ascii-text`` | ``hexadecimal``)."""
     positional: ValueType | None = None
     """A value written without a keyword (``address sunnyvale 10.1.1.0/24``, ``file NAME``)."""
+    inline: bool = False
+    """Displayed on one line with its only child (``family inet {``, ``pre-shared-key
+    ascii-text "..."``), as Junos shows it."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ class Named:
     only: frozenset[str] | None = None
     other: Opaque | None = None
     """For keys outside `only` (``interfaces ge-0/0/0``): accepted with this warning."""
+    merge_child: bool = False
+    """Displayed on one line with its entries' only child (``from-zone A to-zone B {``)."""
+    grouped: bool = False
+    """Displayed as ``keyword { NAME { ... } }`` (``interfaces``, ``address-book``) rather
+    than ``keyword NAME { ... }`` (``proposal``)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ _SECRET_CHOICE = Container(
         "hexadecimal": Leaf(SecretValue("hexadecimal"), secret=True),
     },
     choice=True,
+    inline=True,
 )
 
 _TRACE_FILE = Container(
@@ -183,6 +192,7 @@ IKE_GATEWAY = Container(
                 "distinguished-name": Flag(),
             },
             choice=True,
+            inline=True,
         ),
         "remote-identity": Container(
             {
@@ -193,6 +203,7 @@ IKE_GATEWAY = Container(
                 "distinguished-name": _DN_MATCH,
             },
             choice=True,
+            inline=True,
         ),
         "external-interface": Leaf(Interface()),
         "local-address": Leaf(Address()),
@@ -371,7 +382,9 @@ POLICIES = Container(
     {
         "from-zone": Named(Name("zone"), Container({"to-zone": Named(Name("zone"), _POLICY_SET)})),
         "global": _POLICY_SET,
-        "default-policy": Container({"deny-all": Flag(), "permit-all": Flag()}, choice=True),
+        "default-policy": Container(
+            {"deny-all": Flag(), "permit-all": Flag()}, choice=True, inline=True
+        ),
         "policy-rematch": Opaque(FIREWALL),
         "traceoptions": Opaque(FIREWALL),
     }
@@ -427,7 +440,7 @@ SECURITY = Container(
     {
         "ike": IKE,
         "ipsec": IPSEC,
-        "address-book": Named(Name("address book"), ADDRESS_BOOK),
+        "address-book": Named(Name("address book"), ADDRESS_BOOK, grouped=True),
         "policies": POLICIES,
         "zones": ZONES,
         "flow": Container(
@@ -487,7 +500,7 @@ ST0_UNIT = Container(
         "description": Leaf(Text()),
         "multipoint": Flag(),
         "if-id": Leaf(Int(1, 0xFFFFFFFF)),
-        "family": Container({"inet": _FAMILY_INET, "inet6": _FAMILY_INET6}),
+        "family": Container({"inet": _FAMILY_INET, "inet6": _FAMILY_INET6}, inline=True),
     }
 )
 INTERFACES = Named(
@@ -500,6 +513,7 @@ INTERFACES = Named(
     ),
     only=frozenset({"st0"}),
     other=Opaque(PHYSICAL),
+    grouped=True,
 )
 
 ROUTE = Container(
@@ -522,7 +536,7 @@ ROUTE = Container(
         "resolve": Opaque(ROUTING_DAEMON),
     }
 )
-_STATIC = Container({"route": Named(Prefix(), ROUTE)})
+_STATIC = Container({"route": Named(Prefix(), ROUTE, merge_child=True)})
 ROUTING_OPTIONS = Container(
     {
         "static": _STATIC,
@@ -548,6 +562,7 @@ ROUTING_INSTANCES = Named(
             "vrf-target": Opaque(ROUTING_DAEMON),
         }
     ),
+    grouped=True,
 )
 
 XFRMCTL = Container(
