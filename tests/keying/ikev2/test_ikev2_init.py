@@ -191,6 +191,8 @@ def test_ts_unacceptable_keeps_ike_sa(h):
     assert cf.reason is Reason.TS_UNACCEPTABLE
     assert net.a.of(InstallChild) == [] and net.b.of(InstallChild) == []
     assert net.b.engine.counters["no child configuration fits the selectors"] == 1
+    (cfb,) = net.b.of(ChildFailed)
+    assert cfb.reason is Reason.TS_UNACCEPTABLE and cfb.child == ""
 
 
 def test_child_no_proposal_chosen(h):
@@ -199,6 +201,8 @@ def test_child_no_proposal_chosen(h):
     assert len(net.a.of(IkeEstablished)) == 1
     (cf,) = net.a.of(ChildFailed)
     assert cf.reason is Reason.NO_PROPOSAL_CHOSEN
+    (cfb,) = net.b.of(ChildFailed)
+    assert cfb.reason is Reason.NO_PROPOSAL_CHOSEN and cfb.child == "net"
 
 
 def test_narrowing_to_responder_policy(h):

@@ -76,6 +76,9 @@ class Lifetime:
 
 @dataclass(frozen=True)
 class Send:
+    """One IKE datagram. `data` is the bare IKE message: on port 4500 the daemon adds the
+    4-byte non-ESP marker (and strips it from what it receives) before calling the engine."""
+
     data: bytes = field(repr=False)
     local: Endpoint
     remote: Endpoint

@@ -257,15 +257,18 @@ def answer_request(
     proposals = with_pfs(conf.proposals, None if in_auth else _peer_group(conf, msg))
     chosen = select(proposals, offered_esp, with_dh=not in_auth)
     if chosen is None:
-        return _refuse(s, NotifyType.NO_PROPOSAL_CHOSEN, f"child {conf.name}: no proposal chosen")
+        return _refuse(s, NotifyType.NO_PROPOSAL_CHOSEN, f"child {conf.name}: no proposal chosen",
+                       conf.name)  # fmt: skip
     transport = msg.notify(NotifyType.USE_TRANSPORT_MODE) is not None
     if transport and conf.mode is Mode.TUNNEL:
         s.ctx.count("USE_TRANSPORT_MODE refused for a tunnel child")
     elif not transport and conf.mode is Mode.TRANSPORT:
-        return _refuse(s, NotifyType.NO_PROPOSAL_CHOSEN, f"child {conf.name} needs transport mode")
+        return _refuse(s, NotifyType.NO_PROPOSAL_CHOSEN, f"child {conf.name} needs transport mode",
+                       conf.name)  # fmt: skip
     spi_out = int.from_bytes(chosen.spi, "big") if len(chosen.spi) == 4 else 0
     if spi_out == 0:
-        return _refuse(s, NotifyType.INVALID_SYNTAX, "child proposal without a 4-byte SPI")
+        return _refuse(s, NotifyType.INVALID_SYNTAX, "child proposal without a 4-byte SPI",
+                       conf.name)  # fmt: skip
     shared: bytes | None = None
     out: list[wire.Payload] = []
     ke_payload: wire.Payload | None = None
@@ -279,7 +282,7 @@ def answer_request(
             keypair = dh_group(chosen.dh.ike_id).generate(s.ctx.rng)
             shared = keypair.shared_secret(ke[1])
         except (CryptoError, UnknownTransform):
-            return _refuse(s, NotifyType.NO_PROPOSAL_CHOSEN, "invalid DH public value")
+            return _refuse(s, NotifyType.NO_PROPOSAL_CHOSEN, "invalid DH public value", conf.name)
         ke_payload = wire.ke(chosen.dh.ike_id, keypair.public)
     spi_in = s.ctx.spi_allocator()
     child = _new_child(
@@ -319,8 +322,10 @@ def _peer_group(conf: ChildConfig, msg: wire.Inbound) -> Transform | None:
     return conf.pfs_group
 
 
-def _refuse(s: Ikev2Session, notify: NotifyType, why: str) -> ResponderChild:
+def _refuse(s: Ikev2Session, notify: NotifyType, why: str, child: str = "") -> ResponderChild:
+    """Answer with an error notify, and report the refused child as the initiator will."""
     s.ctx.count(why)
+    s.emit(ChildFailed(s.ref, child, notify_error(notify), why))
     return ResponderChild([wire.notify(notify)], error=notify)
 
 

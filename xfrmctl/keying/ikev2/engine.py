@@ -75,6 +75,7 @@ class Ikev2Engine:
             reqid_for=self._reqid_for,
             new_ike_spi=self._new_ike_spi,
             wall_clock=wall_clock or _posix_utc,
+            has_other_sa=self._has_other_sa,
         )
 
     # ------------------------------------------------------------------ ids
@@ -106,6 +107,12 @@ class Ikev2Engine:
                 return spi
 
     # ------------------------------------------------------------------ bookkeeping
+
+    def _has_other_sa(self, s: Ikev2Session) -> bool:
+        return any(
+            o is not s and not o.closed and o.peer.name == s.peer.name and o.established
+            for o in self.sessions.values()
+        )
 
     @property
     def half_open(self) -> int:

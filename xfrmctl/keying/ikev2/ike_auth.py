@@ -28,7 +28,7 @@ class IkeAuthTask(Task):
         own = s.peer.own_id
         out: list[wire.Payload] = [wire.id_payload(initiator=True, identity=own)]
         out += certauth.cert_payloads(s.peer.auth)
-        if s.peer.initial_contact:
+        if s.peer.initial_contact and not s.ctx.has_other_sa(s):
             out.append(wire.notify(NotifyType.INITIAL_CONTACT))
         certreq = certauth.certreq_payload(s.peer.auth)
         if certreq is not None and s.peer.send_certreq:

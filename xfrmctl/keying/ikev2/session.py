@@ -75,6 +75,7 @@ class SessionContext:
     reqid_for: Callable[[str, str], int]
     new_ike_spi: Callable[[], int]
     wall_clock: Callable[[float], datetime]  # engine time -> UTC, for certificate validity
+    has_other_sa: Callable[[Ikev2Session], bool]  # another live IKE SA with the same peer?
 
     def nonce(self) -> bytes:
         return self.rng(32)
