@@ -57,6 +57,10 @@ def test_names_and_aliases():
     assert T.by_name("AES128GCM64") is T.AES128_GCM_8
     assert T.by_name("curve25519") is T.X25519
     assert T.by_name("prfsha256") is T.PRF_HMAC_SHA2_256
+    assert T.by_name("sha") is T.HMAC_SHA1_96 and T.by_name("sha1_96") is T.HMAC_SHA1_96
+    assert T.by_name("sha2_256") is T.HMAC_SHA2_256_128
+    assert T.by_name("sha256_128") is T.HMAC_SHA2_256_128
+    assert T.by_name("sha384_192") is T.HMAC_SHA2_384_192 and T.by_name("md5_96") is T.HMAC_MD5_96
     with pytest.raises(UnknownTransform, match="unknown algorithm 'blowfish'"):
         T.by_name("blowfish")
 

@@ -105,8 +105,12 @@ def _integ(
     ike_id: int, hash_name: str, digest: int, trunc: int, *, name: str, junos_ike: str,
     junos_ipsec: str | None, show: str, brief: str, v1_esp: int, v1_ah: int, legacy: bool = False,
 ) -> Transform:  # fmt: skip
+    # strongSwan also accepts sha/sha2_256/... and the explicit truncation (sha1_96, sha256_128)
+    aliases = {"sha1": ("sha", "sha1_96"), "md5": ("md5_96",)}.get(name) or (
+        f"sha2_{name[3:]}", f"{name}_{trunc * 8}")  # fmt: skip
     return Transform(
-        TransformType.INTEG, ike_id, None, name, junos_ike=junos_ike, junos_ipsec=junos_ipsec,
+        TransformType.INTEG, ike_id, None, name, aliases=aliases, junos_ike=junos_ike,
+        junos_ipsec=junos_ipsec,
         junos_show=show, junos_brief=brief, kernel_name=f"hmac({hash_name})",
         kernel_icv_bits=trunc * 8, key_size=digest, icv_size=trunc, hash=hash_name,
         legacy=legacy, ikev1_esp=v1_esp, ikev1_ah=v1_ah,
