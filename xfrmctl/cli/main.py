@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from xfrmctl import __version__
-from xfrmctl.cli import commands
+from xfrmctl.cli import commands, daemon_cmd
 from xfrmctl.cli.config_cmd import config_app
 from xfrmctl.cli.kernel import kernel_app
 
@@ -37,6 +37,7 @@ def main(
 
 
 commands.register(app)
+daemon_cmd.register(app)
 
 if __name__ == "__main__":
     app()

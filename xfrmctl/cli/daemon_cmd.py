@@ -1,0 +1,91 @@
+"""``xfrmctl daemon``: run the IKE daemon in the foreground (systemd Type=notify).
+
+The daemon's packages are imported when the command runs, so ``xfrmctl show`` (which imports
+this module to register the command) does not pay for the IKE engine's start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from xfrmctl.control import DEFAULT_SOCKET_PATH
+from xfrmctl.daemon import logs
+from xfrmctl.daemon.notify import Notifier
+
+if TYPE_CHECKING:
+    from xfrmctl.netlink.port import KernelPort
+
+
+def host_addresses() -> dict[str, list[str]]:
+    """This namespace's interfaces and their addresses (read before the event loop starts)."""
+    from pyroute2 import IPRoute  # noqa: PLC0415 - see module docstring
+
+    names = dict(socket.if_nameindex())
+    out: dict[str, list[str]] = {name: [] for name in names.values()}
+    with IPRoute() as ipr:
+        for msg in ipr.get_addr():
+            name = names.get(msg["index"])
+            addr = msg.get_attr("IFA_ADDRESS")
+            if name is not None and addr:
+                out[name].append(f"{addr}/{msg['prefixlen']}")
+    return out
+
+
+async def _fake_kernel(addresses: dict[str, list[str]]) -> KernelPort:
+    """The in-memory kernel, seeded with this namespace's real interfaces and addresses."""
+    from xfrmctl.netlink.fake import FakeKernel  # noqa: PLC0415
+
+    kernel = FakeKernel(devices=list(addresses))
+    for name, addrs in addresses.items():
+        for addr in addrs:
+            await kernel.add_address(name, addr)
+    return kernel
+
+
+async def _netlink_kernel() -> KernelPort:
+    from xfrmctl.netlink.kernel import NetlinkKernel  # noqa: PLC0415
+
+    return await NetlinkKernel.open()
+
+
+async def _main(config: str, socket_path: str, fake: dict[str, list[str]] | None) -> int:
+    from xfrmctl.daemon.runtime import Daemon, ReloadRefused  # noqa: PLC0415
+
+    kernel = await (_fake_kernel(fake) if fake is not None else _netlink_kernel())
+    daemon = Daemon(config, kernel, socket_path=socket_path, notifier=Notifier())
+    try:
+        await daemon.run()
+    except ReloadRefused as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        await kernel.close()
+    return 0
+
+
+def daemon_command(
+    config: str = typer.Option(..., "--config", "-c", help="Configuration file (YAML or Junos)."),
+    socket_path: str = typer.Option(
+        DEFAULT_SOCKET_PATH, "--socket", help="Control socket to create."
+    ),
+    fake_kernel: bool = typer.Option(
+        False, "--fake-kernel", help="Keep SAs and policies in memory instead of the kernel."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_format: str = typer.Option("auto", "--log-format", help="auto, json or console."),
+) -> None:
+    """Run the IKE daemon in the foreground until SIGTERM/SIGINT; SIGHUP reloads."""
+    if log_format not in ("auto", "json", "console"):
+        raise typer.BadParameter("must be auto, json or console", param_hint="--log-format")
+    logs.configure(level=log_level, json=None if log_format == "auto" else log_format == "json")
+    fake = host_addresses() if fake_kernel else None
+    raise typer.Exit(asyncio.run(_main(config, socket_path, fake)))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("daemon")(daemon_command)

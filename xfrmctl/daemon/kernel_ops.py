@@ -1,0 +1,204 @@
+"""Kernel objects of a child SA: the two XFRM states and a route-based VPN's 0/0 policies.
+
+Pure translation of the engine's `InstallChild` (algorithm names from the one registry) into
+`xfrmctl.netlink.codec` messages, so the exact objects are unit-testable without a kernel.
+
+Ownership: every reqid is offset into the netlink layer's reserved band
+(`XFRMCTL_REQID_MIN`), and every policy carries a priority in `XFRMCTL_PRIORITY_MIN..MAX`, so
+`flush_owned` after a crash removes exactly what a daemon installed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from xfrmctl.keying.ikev2.actions import InstallChild
+from xfrmctl.keying.ikev2.ts import TrafficSelector
+from xfrmctl.netlink.codec import (
+    AeadAlgo,
+    Algo,
+    AuthTruncAlgo,
+    Encap,
+    LifetimeCfg,
+    ReplayEsn,
+    Selector,
+    Tmpl,
+    XfrmPolicy,
+    XfrmState,
+)
+from xfrmctl.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    IPPROTO_ESP,
+    UDP_ENCAP_ESPINUDP,
+    XFRM_INF,
+    XFRM_STATE_ESN,
+    XFRM_STATE_NOPMTUDISC,
+    XFRMCTL_PRIORITY_MAX,
+    XFRMCTL_PRIORITY_MIN,
+    XFRMCTL_REQID_MAX,
+    XFRMCTL_REQID_MIN,
+    XfrmDir,
+    XfrmMode,
+)
+
+# Base priority of our policies; longer selectors get a smaller (= preferred) value.
+POLICY_PRIORITY_BASE = XFRMCTL_PRIORITY_MIN + 0x400
+
+
+_UNSPECIFIED = {AF_INET: str(ipaddress.IPv4Address(0)), AF_INET6: str(ipaddress.IPv6Address(0))}
+
+
+def kernel_reqid(engine_reqid: int) -> int:
+    """The kernel reqid of an engine reqid (stable per peer and child across rekeys)."""
+    reqid = XFRMCTL_REQID_MIN + engine_reqid
+    if reqid > XFRMCTL_REQID_MAX:
+        raise ValueError(f"reqid {engine_reqid} outside the daemon's band")
+    return reqid
+
+
+def family_of(address: str) -> int:
+    return AF_INET if ipaddress.ip_address(address).version == 4 else AF_INET6
+
+
+def _limit(value: int) -> int:
+    return value if value else XFRM_INF
+
+
+def _lifetime(action: InstallChild) -> LifetimeCfg:
+    lt = action.lifetime
+    return LifetimeCfg(
+        soft_byte_limit=_limit(lt.soft_bytes),
+        hard_byte_limit=_limit(lt.hard_bytes),
+        soft_packet_limit=_limit(lt.soft_packets),
+        hard_packet_limit=_limit(lt.hard_packets),
+        soft_add_expires_seconds=lt.soft_seconds,
+        hard_add_expires_seconds=lt.hard_seconds,
+    )
+
+
+def _flags(action: InstallChild, df_bit: str) -> int:
+    flags = 0
+    if df_bit == "clear":
+        flags |= XFRM_STATE_NOPMTUDISC  # the kernel then clears DF on the outer header
+    if action.esn:
+        flags |= XFRM_STATE_ESN
+    return flags
+
+
+def _one_sa(
+    action: InstallChild,
+    *,
+    inbound: bool,
+    reqid: int,
+    df_bit: str,
+) -> XfrmState:
+    encr_key = action.encr_key_in if inbound else action.encr_key_out
+    integ_key = action.integ_key_in if inbound else action.integ_key_out
+    aead = crypt = None
+    auth = None
+    name = action.encr.kernel_name
+    if name is None:
+        raise ValueError(f"{action.encr.name} has no kernel algorithm")
+    if action.encr.aead:
+        aead = AeadAlgo(name, encr_key, action.encr.kernel_icv_bits or 128)
+    else:
+        crypt = Algo(name, encr_key)
+        if action.integ is not None:
+            if action.integ.kernel_name is None:
+                raise ValueError(f"{action.integ.name} has no kernel algorithm")
+            auth = AuthTruncAlgo(
+                action.integ.kernel_name, integ_key, action.integ.kernel_icv_bits or 0
+            )
+    src, dst = (action.remote, action.local) if inbound else (action.local, action.remote)
+    encap = None
+    if action.encap is not None:
+        lport, rport = action.encap
+        sport, dport = (rport, lport) if inbound else (lport, rport)
+        encap = Encap(UDP_ENCAP_ESPINUDP, sport, dport, _UNSPECIFIED[family_of(src)])
+    window = action.replay_window if inbound else 0
+    use_esn_replay = action.esn or window > 32
+    mode = XfrmMode.XFRM_MODE_TUNNEL if action.mode == "tunnel" else XfrmMode.XFRM_MODE_TRANSPORT
+    return XfrmState(
+        daddr=dst,
+        spi=action.spi_in if inbound else action.spi_out,
+        saddr=src,
+        family=family_of(dst),
+        proto=IPPROTO_ESP,
+        mode=int(mode),
+        reqid=reqid,
+        replay_window=0 if use_esn_replay else window,
+        flags=_flags(action, df_bit),
+        lft=_lifetime(action),
+        aead=aead,
+        crypt=crypt,
+        auth_trunc=auth,
+        encap=encap,
+        replay_esn=ReplayEsn.for_window(max(window, 32)) if use_esn_replay else None,
+        if_id=action.if_id,
+    )
+
+
+def child_states(action: InstallChild, *, df_bit: str = "clear") -> tuple[XfrmState, XfrmState]:
+    """(inbound, outbound) XFRM states of a child SA; inbound goes in first."""
+    reqid = kernel_reqid(action.reqid)
+    return (
+        _one_sa(action, inbound=True, reqid=reqid, df_bit=df_bit),
+        _one_sa(action, inbound=False, reqid=reqid, df_bit=df_bit),
+    )
+
+
+def _priority(sel: Selector) -> int:
+    return min(POLICY_PRIORITY_BASE - sel.prefixlen_s - sel.prefixlen_d, XFRMCTL_PRIORITY_MAX)
+
+
+def _ts_prefix(ts: TrafficSelector) -> str:
+    nets = ts.to_networks()
+    return str(nets[0])  # XFRM selectors are prefixes; a range installs its first block
+
+
+def child_policies(
+    *,
+    local: str,
+    remote: str,
+    reqid: int,
+    if_id: int | None,
+    local_ts: tuple[TrafficSelector, ...],
+    remote_ts: tuple[TrafficSelector, ...],
+    mode: str = "tunnel",
+) -> list[XfrmPolicy]:
+    """out/in/fwd policies for every local x remote selector pair, templates on the outer IPs.
+
+    `reqid` is the kernel reqid. With no SA installed, an out policy makes the kernel send an
+    ACQUIRE for matching traffic (establish-tunnels on-traffic).
+    """
+    xmode = int(XfrmMode.XFRM_MODE_TUNNEL if mode == "tunnel" else XfrmMode.XFRM_MODE_TRANSPORT)
+    outer = family_of(local)
+    policies: list[XfrmPolicy] = []
+    for lts in local_ts:
+        for rts in remote_ts:
+            if lts.version != rts.version:
+                continue
+            out_sel = Selector.between(
+                _ts_prefix(lts), _ts_prefix(rts), proto=lts.protocol or rts.protocol
+            )
+            in_sel = Selector.between(
+                _ts_prefix(rts), _ts_prefix(lts), proto=lts.protocol or rts.protocol
+            )
+            out_tmpl = Tmpl(daddr=remote, saddr=local, family=outer, reqid=reqid, mode=xmode)
+            in_tmpl = Tmpl(daddr=local, saddr=remote, family=outer, reqid=reqid, mode=xmode)
+            policies.append(_policy(out_sel, XfrmDir.XFRM_POLICY_OUT, out_tmpl, if_id))
+            policies.append(_policy(in_sel, XfrmDir.XFRM_POLICY_IN, in_tmpl, if_id))
+            if mode == "tunnel":
+                policies.append(_policy(in_sel, XfrmDir.XFRM_POLICY_FWD, in_tmpl, if_id))
+    return policies
+
+
+def _policy(sel: Selector, direction: XfrmDir, tmpl: Tmpl, if_id: int | None) -> XfrmPolicy:
+    return XfrmPolicy(
+        sel=sel,
+        dir=int(direction),
+        priority=_priority(sel),
+        tmpls=(tmpl,),
+        if_id=if_id,
+    )

@@ -1,0 +1,439 @@
+"""The configuration model as the daemon runs it: engine peers, VPN plans, kernel objects.
+
+One Junos gateway becomes one IKEv2 `PeerConfig` (named after the gateway) and each VPN on it one
+`ChildConfig` (named after the VPN), so several VPNs to one peer share its IKE SA as on an SRX.
+Algorithms come from the one registry (`xfrmctl.keying.transforms`) through the Junos keywords.
+A VPN the engine cannot run (IKEv1, manual keys, a certificate the file does not give) is not
+dropped silently: it is listed in `Plan.unusable` with the reason `show ... inactive-tunnels`
+prints.
+
+Pure: the daemon resolves Linux facts (an interface's primary address) beforehand and passes them
+in as `addresses`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from xfrmctl.config import model as cm
+from xfrmctl.config.model import Config
+from xfrmctl.keying import transforms as t
+from xfrmctl.keying.constants import IdType, ProtocolId
+from xfrmctl.keying.errors import UnknownTransform
+from xfrmctl.keying.ikev2.identity import Identity, IdentityError
+from xfrmctl.keying.ikev2.settings import ChildConfig, ConfigError, PeerConfig, PskAuth
+from xfrmctl.keying.ikev2.ts import TrafficSelector
+
+# Spec §3.5: soft expiry = hard expiry - R, R uniform in [570, 630] s, at most half the lifetime.
+SOFT_GAP_SECONDS = 570
+SOFT_GAP_JITTER_SECONDS = 60
+SOFT_GAP_MAX_FRACTION = 0.5
+
+
+class MappingError(ValueError):
+    """A part of the configuration the daemon cannot run; the message is operator text."""
+
+
+@dataclass(frozen=True)
+class VpnPlan:
+    """What the daemon needs to run one route-based VPN besides the engine's child config."""
+
+    name: str
+    gateway: str  # = the engine peer's name
+    local_address: str
+    remote_address: str | None
+    bind_interface: str | None  # "st0.0"
+    if_id: int | None
+    establish_tunnels: str  # "immediately" | "on-traffic"
+    df_bit: str
+    child: ChildConfig = field(repr=False)
+
+
+@dataclass(frozen=True)
+class InterfacePlan:
+    """An `st0.N` xfrm interface and the addresses the configuration gives it."""
+
+    name: str
+    if_id: int
+    underlying: str | None
+    addresses: tuple[str, ...]
+    mtu: int | None
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    dst: str
+    dev: str
+    via: str | None
+    metric: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    peers: tuple[PeerConfig, ...]
+    vpns: Mapping[str, VpnPlan]
+    interfaces: tuple[InterfacePlan, ...]
+    routes: tuple[RoutePlan, ...]
+    unusable: Mapping[str, str]
+    """VPN name -> why it cannot run (shown as its tunnel-down reason)."""
+
+
+def soft_window(lifetime: int) -> tuple[float, float]:
+    """(rekey_margin, rekey_jitter) fractions giving the spec's soft/hard gap for `lifetime`."""
+    margin = SOFT_GAP_SECONDS / lifetime
+    jitter = SOFT_GAP_JITTER_SECONDS / lifetime
+    if margin + jitter > SOFT_GAP_MAX_FRACTION:
+        scale = SOFT_GAP_MAX_FRACTION / (margin + jitter)
+        margin, jitter = margin * scale, jitter * scale
+    return margin, jitter
+
+
+def _ike_proposals(config: Config, policy: cm.IkePolicy) -> tuple[t.Proposal, ...]:
+    junos: list[t.JunosIkeProposal] = []
+    if policy.proposal_set:
+        junos += t.JUNOS_IKE_PROPOSAL_SETS[policy.proposal_set]
+    for name in policy.proposals:
+        if name in config.ike_proposals:
+            junos.append(_junos_ike(config.ike_proposals[name]))
+        elif name in t.JUNOS_IKE_PREDEFINED:
+            junos.append(t.JUNOS_IKE_PREDEFINED[name])
+        else:
+            raise MappingError(f"ike policy {policy.name}: no proposal {name!r}")
+    if not junos:
+        raise MappingError(f"ike policy {policy.name}: no proposals")
+    return tuple(p.to_proposal() for p in junos)
+
+
+def _junos_ike(p: cm.IkeProposal) -> t.JunosIkeProposal:
+    if p.encryption_algorithm is None or p.dh_group is None:
+        raise MappingError(f"ike proposal {p.name}: encryption-algorithm and dh-group are needed")
+    try:
+        encr = t.by_junos_ike(t.TransformType.ENCR, p.encryption_algorithm)
+        dh = t.by_junos_ike(t.TransformType.DH, p.dh_group)
+    except UnknownTransform as exc:
+        raise MappingError(f"ike proposal {p.name}: {exc}") from None
+    auth = p.authentication_algorithm
+    if auth is None:
+        if not encr.aead:
+            raise MappingError(f"ike proposal {p.name}: authentication-algorithm is needed")
+        auth = "sha-256"  # AEAD: the keyword only selects the PRF
+    return t.JunosIkeProposal(
+        p.name, p.authentication_method or "pre-shared-keys", dh, encr, auth, p.lifetime_seconds
+    )
+
+
+def _ipsec_proposals(
+    config: Config, policy: cm.IpsecPolicy
+) -> tuple[tuple[t.Proposal, ...], int, int | None]:
+    """Proposals (PFS group added), and the lifetime (seconds, kilobytes) of the first."""
+    pfs: t.Transform | None = None
+    if policy.pfs_group:
+        try:
+            pfs = t.by_junos_ipsec(t.TransformType.DH, policy.pfs_group)
+        except UnknownTransform as exc:
+            raise MappingError(f"ipsec policy {policy.name}: {exc}") from None
+    out: list[t.Proposal] = []
+    lifetimes: list[tuple[int, int | None]] = []
+    members: list[cm.IpsecProposal | t.JunosIpsecProposal] = []
+    if policy.proposal_set:
+        members += t.JUNOS_IPSEC_PROPOSAL_SETS[policy.proposal_set]
+    for name in policy.proposals:
+        if name in config.ipsec_proposals:
+            members.append(config.ipsec_proposals[name])
+        elif name in t.JUNOS_IPSEC_PREDEFINED:
+            members.append(t.JUNOS_IPSEC_PREDEFINED[name])
+        else:
+            raise MappingError(f"ipsec policy {policy.name}: no proposal {name!r}")
+    for m in members:
+        if isinstance(m, t.JunosIpsecProposal):
+            prop = m.to_proposal()
+            lifetimes.append((m.lifetime_seconds, None))
+        else:
+            prop = _ipsec_proposal(m)
+            lifetimes.append((m.lifetime_seconds, m.lifetime_kilobytes))
+        if pfs is not None:
+            prop = t.Proposal(prop.protocol, prop.encryption, prop.integrity, (), (pfs,), prop.esn)
+        out.append(prop)
+    if not out:
+        raise MappingError(f"ipsec policy {policy.name}: no proposals")
+    return tuple(out), lifetimes[0][0], lifetimes[0][1]
+
+
+def _ipsec_proposal(p: cm.IpsecProposal) -> t.Proposal:
+    if p.protocol != "esp":
+        raise MappingError(f"ipsec proposal {p.name}: only protocol esp is supported")
+    if p.encryption_algorithm is None:
+        raise MappingError(f"ipsec proposal {p.name}: encryption-algorithm is needed")
+    try:
+        encr = t.by_junos_ipsec(t.TransformType.ENCR, p.encryption_algorithm)
+        integ = (
+            ()
+            if p.authentication_algorithm is None or encr.aead
+            else (t.by_junos_ipsec(t.TransformType.INTEG, p.authentication_algorithm),)
+        )
+    except UnknownTransform as exc:
+        raise MappingError(f"ipsec proposal {p.name}: {exc}") from None
+    if not encr.aead and not integ:
+        raise MappingError(f"ipsec proposal {p.name}: authentication-algorithm is needed")
+    return t.Proposal(ProtocolId.ESP, (encr,), integ, (), (), (t.NO_ESN,))
+
+
+_ID_TYPES = {
+    "hostname": IdType.FQDN,
+    "user-at-hostname": IdType.RFC822_ADDR,
+}
+
+
+def identity(ident: cm.Identity | None, what: str) -> Identity | None:
+    """The engine identity of a Junos `local-identity` / `remote-identity` (None: default)."""
+    if ident is None:
+        return None
+    try:
+        if ident.kind in ("inet", "inet6"):
+            if ident.value is None:
+                return None
+            return Identity.parse(str(ipaddress.ip_address(ident.value)))
+        if ident.kind in _ID_TYPES:
+            if not ident.value:
+                raise MappingError(f"{what}: {ident.kind} needs a value")
+            return Identity(_ID_TYPES[ident.kind], ident.value.encode())
+        if ident.kind == "distinguished-name":
+            if ident.value is None and ident.container is None and ident.wildcard is None:
+                return None  # local: from the certificate
+            text = ident.value or ident.container or ident.wildcard or ""
+            return Identity.parse(text)
+    except (IdentityError, ValueError) as exc:
+        raise MappingError(f"{what}: {exc}") from None
+    raise MappingError(f"{what}: identity type {ident.kind} is not supported")
+
+
+def _family(address: str) -> int:
+    return ipaddress.ip_address(address).version
+
+
+def _local_address(gw: cm.IkeGateway, remote: str | None, addresses: Mapping[str, tuple[str, ...]]
+                   ) -> str:  # fmt: skip
+    if gw.local_address is not None:
+        return str(gw.local_address)
+    ext = gw.external_interface
+    if ext is None:
+        raise MappingError(f"gateway {gw.name}: neither local-address nor external-interface")
+    name = str(ext)
+    want = _family(remote) if remote else None
+    for addr in addresses.get(name, ()):
+        ip = ipaddress.ip_interface(addr).ip
+        if want is None or ip.version == want:
+            if ip.version == 6 and ip.is_link_local:
+                continue
+            return str(ip)
+    raise MappingError(f"gateway {gw.name}: no usable address on {name}")
+
+
+def _peer(config: Config, gw: cm.IkeGateway, addresses: Mapping[str, tuple[str, ...]]
+          ) -> tuple[PeerConfig, str, str | None]:  # fmt: skip
+    if gw.version != "v2-only":
+        raise MappingError(f"gateway {gw.name}: IKEv1 is not supported yet (set version v2-only)")
+    policy = config.ike_policies.get(gw.ike_policy or "")
+    if policy is None:
+        raise MappingError(f"gateway {gw.name}: no ike policy")
+    if policy.pre_shared_key is None:
+        raise MappingError(
+            f"gateway {gw.name}: certificate authentication needs certificate files, "
+            "which the configuration does not name yet"
+        )
+    remote: str | None = None
+    if gw.addresses:
+        first = gw.addresses[0]
+        try:
+            remote = str(ipaddress.ip_address(str(first)))
+        except ValueError:
+            raise MappingError(f"gateway {gw.name}: host names are not resolved yet") from None
+    elif gw.dynamic is None:
+        raise MappingError(f"gateway {gw.name}: no address and not dynamic")
+    local = _local_address(gw, remote, addresses)
+    remote_id = identity(gw.remote_identity, f"gateway {gw.name} remote-identity")
+    if remote_id is None and gw.dynamic is not None:
+        remote_id = identity(gw.dynamic.identity, f"gateway {gw.name} dynamic") or Identity.any()
+    proposals = _ike_proposals(config, policy)
+    lifetimes = [
+        config.ike_proposals[n].lifetime_seconds
+        for n in policy.proposals
+        if n in config.ike_proposals
+    ]
+    lifetime = lifetimes[0] if lifetimes else 28800
+    margin, jitter = soft_window(lifetime)
+    try:
+        peer = PeerConfig(
+            name=gw.name,
+            local_address=local,
+            remote_address=remote,
+            auth=PskAuth(policy.pre_shared_key.value),
+            local_id=identity(gw.local_identity, f"gateway {gw.name} local-identity"),
+            remote_id=remote_id,
+            proposals=proposals,
+            lifetime_seconds=lifetime,
+            rekey_margin=margin,
+            rekey_jitter=jitter,
+        )
+    except ConfigError as exc:
+        raise MappingError(str(exc)) from None
+    return peer, local, remote
+
+
+def _child(config: Config, vpn: cm.Vpn, if_id: int | None, version: int) -> ChildConfig:
+    assert vpn.ike is not None
+    policy = config.ipsec_policies.get(vpn.ike.ipsec_policy or "")
+    if policy is None:
+        raise MappingError(f"vpn {vpn.name}: no ipsec policy")
+    proposals, seconds, kilobytes = _ipsec_proposals(config, policy)
+    local_ts: tuple[TrafficSelector, ...]
+    remote_ts: tuple[TrafficSelector, ...]
+    if vpn.ike.proxy_identity is not None:
+        local_ts = (TrafficSelector.from_network(str(vpn.ike.proxy_identity.local)),)
+        remote_ts = (TrafficSelector.from_network(str(vpn.ike.proxy_identity.remote)),)
+    elif vpn.traffic_selectors:
+        local_ts = tuple(
+            TrafficSelector.from_network(str(s.local_ip))
+            for s in vpn.traffic_selectors
+            if s.local_ip is not None
+        )
+        remote_ts = tuple(
+            TrafficSelector.from_network(str(s.remote_ip))
+            for s in vpn.traffic_selectors
+            if s.remote_ip is not None
+        )
+    else:
+        local_ts = remote_ts = (TrafficSelector.any(version),)
+    margin, jitter = soft_window(seconds)
+    try:
+        return ChildConfig(
+            name=vpn.name,
+            local_ts=local_ts,
+            remote_ts=remote_ts,
+            proposals=proposals,
+            pfs_group=proposals[0].dh[0] if proposals[0].dh else None,
+            lifetime_seconds=seconds,
+            lifetime_kilobytes=kilobytes or 0,
+            rekey_margin=margin,
+            rekey_jitter=jitter,
+            if_id=if_id,
+            replay_window=vpn.ike.replay_window,
+        )
+    except ConfigError as exc:
+        raise MappingError(str(exc)) from None
+
+
+def build_plan(config: Config, addresses: Mapping[str, tuple[str, ...]]) -> Plan:
+    """Everything the daemon runs from `config`; `addresses` are interface -> CIDR addresses."""
+    unusable: dict[str, str] = {}
+    peers: dict[str, tuple[PeerConfig, str, str | None]] = {}
+    peer_errors: dict[str, str] = {}
+    for gw in config.gateways.values():
+        try:
+            peers[gw.name] = _peer(config, gw, addresses)
+        except (MappingError, UnknownTransform) as exc:
+            peer_errors[gw.name] = str(exc)
+    vpns: dict[str, VpnPlan] = {}
+    children: dict[str, list[ChildConfig]] = {}
+    for vpn in config.vpns.values():
+        if vpn.ike is None:
+            unusable[vpn.name] = "manual SAs are not supported yet"
+            continue
+        gw_name = vpn.ike.gateway or ""
+        if gw_name in peer_errors:
+            unusable[vpn.name] = peer_errors[gw_name]
+            continue
+        if gw_name not in peers:
+            unusable[vpn.name] = f"no gateway {gw_name!r}"
+            continue
+        _, local, remote = peers[gw_name]
+        unit = config.st0_units.get(vpn.bind_interface.unit) if vpn.bind_interface else None
+        if vpn.bind_interface is not None and unit is None:
+            unusable[vpn.name] = f"{vpn.bind_interface} is not configured"
+            continue
+        if unit is not None and unit.multipoint:
+            unusable[vpn.name] = "multipoint st0 units (NHTB) are not supported yet"
+            continue
+        if_id = unit.if_id if unit is not None else None
+        try:
+            child = _child(config, vpn, if_id, _family(local))
+        except (MappingError, UnknownTransform, ValueError) as exc:
+            unusable[vpn.name] = str(exc)
+            continue
+        children.setdefault(gw_name, []).append(child)
+        vpns[vpn.name] = VpnPlan(
+            name=vpn.name,
+            gateway=gw_name,
+            local_address=local,
+            remote_address=remote,
+            bind_interface=str(vpn.bind_interface) if vpn.bind_interface else None,
+            if_id=if_id,
+            establish_tunnels=vpn.establish_tunnels,
+            df_bit=vpn.df_bit,
+            child=child,
+        )
+    engine_peers = tuple(
+        _with_children(peer, tuple(children.get(name, ()))) for name, (peer, _, _) in peers.items()
+    )
+    return Plan(
+        peers=engine_peers,
+        vpns=vpns,
+        interfaces=_interfaces(config),
+        routes=_routes(config),
+        unusable=unusable,
+    )
+
+
+def _with_children(peer: PeerConfig, children: tuple[ChildConfig, ...]) -> PeerConfig:
+    return replace(peer, children=children)
+
+
+def _interfaces(config: Config) -> tuple[InterfacePlan, ...]:
+    underlying: dict[int, str] = {}
+    for vpn in config.vpns.values():
+        if vpn.bind_interface is None or vpn.ike is None:
+            continue
+        gw = config.gateways.get(vpn.ike.gateway or "")
+        if gw is not None and isinstance(gw.external_interface, str):
+            underlying.setdefault(vpn.bind_interface.unit, gw.external_interface)
+    return tuple(
+        InterfacePlan(
+            name=unit.name,
+            if_id=unit.if_id,
+            underlying=underlying.get(unit.unit),
+            addresses=tuple(str(a) for a in unit.addresses),
+            mtu=unit.mtu,
+        )
+        for unit in config.st0_units.values()
+    )
+
+
+def _routes(config: Config) -> tuple[RoutePlan, ...]:
+    out: list[RoutePlan] = []
+    for route in config.static_routes:
+        if route.routing_instance or route.discard or route.reject:
+            continue
+        hops = [*route.next_hops, *(q.next_hop for q in route.qualified_next_hops)]
+        for hop in hops[:1]:
+            text = str(hop)
+            if text.startswith("st0."):
+                out.append(RoutePlan(str(route.prefix), text, None, route.metric or 0))
+            else:
+                dev = _st0_for(config, text)
+                if dev is not None:
+                    out.append(RoutePlan(str(route.prefix), dev, text, route.metric or 0))
+    return tuple(out)
+
+
+def _st0_for(config: Config, next_hop: str) -> str | None:
+    """The st0 unit whose subnet holds `next_hop` (routes via other devices are not ours)."""
+    try:
+        ip = ipaddress.ip_address(next_hop)
+    except ValueError:
+        return None
+    for unit in config.st0_units.values():
+        if any(ip in a.network for a in unit.addresses):
+            return unit.name
+    return None

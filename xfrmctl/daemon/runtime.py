@@ -1,0 +1,756 @@
+"""The asyncio runtime: sockets, one timer, kernel events, action execution, reload, shutdown.
+
+Protocol decisions are the engine's; this module only moves data between the engine, the
+kernel (through `KernelPort`) and the network, and keeps the state store current.
+
+* Actions are executed strictly in the order the engine emitted them by one worker task, so an
+  inbound SA is in the kernel before the IKE message that lets the peer use it leaves.
+* One timer: `loop.call_at` on the earliest of the engine's `next_deadline()` and the daemon's own
+  retry deadlines (establish-tunnels immediately, with exponential backoff).
+* Kernel ACQUIRE (on-traffic) initiates; soft EXPIRE rekeys; hard EXPIRE removes the child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from xfrmctl.config import Config, diff, load_file
+from xfrmctl.config.diff import ConfigDiff
+from xfrmctl.control import ErrorCode, Request
+from xfrmctl.daemon import kernel_ops
+from xfrmctl.daemon.control_server import ControlServer
+from xfrmctl.daemon.logs import get_logger
+from xfrmctl.daemon.mapping import Plan, VpnPlan, build_plan
+from xfrmctl.daemon.notify import Notifier
+from xfrmctl.daemon.sockets import IkeSockets
+from xfrmctl.daemon.store import ChildRecord, StateStore
+from xfrmctl.keying.ikev2.actions import (
+    Action,
+    ChildFailed,
+    DeleteChild,
+    Endpoint,
+    IkeDeleted,
+    IkeEstablished,
+    IkeFailed,
+    IkeRekeyed,
+    InstallChild,
+    LivenessResult,
+    PeerDead,
+    Reason,
+    Send,
+)
+from xfrmctl.keying.ikev2.engine import EngineError, Ikev2Engine
+from xfrmctl.netlink.codec import SaCounters, XfrmAcquire, XfrmExpire, XfrmPolicy
+from xfrmctl.netlink.constants import AF_INET, AF_INET6, XfrmMsg
+from xfrmctl.netlink.errors import NetlinkError
+from xfrmctl.netlink.port import KernelPort, XfrmEvent, owned_reqid
+from xfrmctl.state.codec import JsonValue, to_json
+from xfrmctl.state.query import (
+    ActionResult,
+    ClearIkeSa,
+    ClearIpsecSa,
+    ClearIpsecStatistics,
+    RequestSystemReload,
+    answer,
+    parse_query,
+    select_ike_sas,
+    select_tunnels,
+)
+
+RETRY_FIRST = 2.0
+RETRY_MAX = 60.0
+_GONE = (errno.ENOENT, errno.ESRCH, errno.ENODEV, errno.EADDRNOTAVAIL)
+
+
+class ReloadRefused(Exception):
+    """The new configuration has errors; the running one stays."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.code = ErrorCode.INVALID_ARGUMENT
+        self.message = message
+
+
+@dataclass
+class _Retry:
+    at: float
+    delay: float
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: str,
+        kernel: KernelPort,
+        *,
+        socket_path: str,
+        rng: Callable[[int], bytes] = os.urandom,
+        notifier: Notifier | None = None,
+        ike_port: int = 500,
+        natt_port: int = 4500,
+    ) -> None:
+        self.config_path = config_path
+        self.kernel = kernel
+        self.socket_path = socket_path
+        self.rng = rng
+        self.notifier = notifier or Notifier({})
+        self.log = get_logger()
+        self.store = StateStore()
+        self.config: Config | None = None
+        self.plan: Plan | None = None
+        self.engine: Ikev2Engine | None = None
+        self.sockets = IkeSockets(self._datagram, ike_port=ike_port, natt_port=natt_port)
+        self.control = ControlServer(socket_path, self._prepare, self.log)
+        self._queue: deque[Action] = deque()
+        self._wakeup = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._retry: dict[str, _Retry] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._policies: dict[str, list[XfrmPolicy]] = {}  # per VPN, as installed
+        self._links: list[str] = []
+        self._addresses: list[tuple[str, str]] = []
+        self._routes: list[tuple[str, str]] = []
+        self._counters: dict[int, SaCounters] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.wall_offset = 0.0
+        self._idle = asyncio.Event()
+
+    # ------------------------------------------------------------------ clock
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        assert self._loop is not None
+        return self._loop
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    # ------------------------------------------------------------------ start / stop
+
+    def _load(self) -> Config:
+        result = load_file(self.config_path)
+        for d in result.warnings:
+            self.log.warning("configuration warning", diagnostic=str(d))
+        if result.config is None:
+            raise ReloadRefused("\n".join(str(d) for d in result.errors))
+        return result.config
+
+    async def _interface_addresses(self, config: Config) -> dict[str, tuple[str, ...]]:
+        names = {str(g.external_interface) for g in config.gateways.values()
+                 if g.external_interface is not None}  # fmt: skip
+        out: dict[str, tuple[str, ...]] = {}
+        for name in names:
+            try:
+                out[name] = tuple(await self.kernel.list_addresses(name))
+            except NetlinkError:
+                out[name] = ()
+        return out
+
+    async def start(self) -> None:
+        """Everything up to READY; raises on a configuration or kernel failure."""
+        self._loop = asyncio.get_running_loop()
+        self.wall_offset = time.time() - self.loop.time()
+        config = self._load()
+        await self._remove_stale(config)
+        plan = build_plan(config, await self._interface_addresses(config))
+        self.config, self.plan = config, plan
+        self.engine = Ikev2Engine(plan.peers, self.rng)
+        families = {AF_INET if ipaddress.ip_address(p.local_address).version == 4 else AF_INET6
+                    for p in plan.peers} or {AF_INET}  # fmt: skip
+        self.sockets.open(self.loop, tuple(sorted(families)))
+        await self._apply_interfaces(plan)
+        await self._apply_routes(plan)
+        self.store.unusable = dict(plan.unusable)
+        for name in config.vpns:
+            self._register_vpn(name, plan)
+        for vpn in plan.vpns.values():
+            await self._install_vpn_policies(vpn)
+        await self.control.start()
+        self._tasks.append(asyncio.create_task(self._worker()))
+        self._tasks.append(asyncio.create_task(self._events()))
+        if self.notifier.watchdog_interval:
+            self._tasks.append(asyncio.create_task(self._watchdog()))
+        for vpn in plan.vpns.values():
+            if vpn.establish_tunnels == "immediately":
+                self._initiate(vpn.name)
+        self._rearm()
+        for name, reason in plan.unusable.items():
+            self.log.warning("vpn not started", vpn=name, reason=reason)
+        self.notifier.ready(self._status())
+        self.log.info(
+            "daemon ready",
+            vpns=len(plan.vpns),
+            gateways=len(plan.peers),
+            socket=self.socket_path,
+        )
+
+    async def run(self) -> None:
+        await self.start()
+        loop = self.loop
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._sighup)
+        try:
+            await self._stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await self.shutdown()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _status(self) -> str:
+        up = sum(1 for v in self.store.vpns.values() if v.children)
+        return f"{up} of {len(self.store.vpns)} tunnels up, {len(self.store.ike)} IKE SAs"
+
+    async def _remove_stale(self, config: Config) -> None:
+        """A start after a crash: our SAs, policies, routes and st0 links go first."""
+        sas, pols = await self.kernel.flush_owned()
+        names = {f"st0.{u}" for u in config.st0_units}
+        stale = [ln.name for ln in await self.kernel.list_links("xfrm") if ln.name in names]
+        for name in stale:
+            with contextlib.suppress(NetlinkError):
+                await self.kernel.delete_link(name)
+        if sas or pols or stale:
+            self.log.info("removed stale state", sas=sas, policies=pols, links=stale)
+
+    async def shutdown(self) -> None:
+        """IKE deletes first, then every SA, policy, route and interface we installed."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self.notifier.stopping()
+        self.log.info("shutting down")
+        engine = self.engine
+        if engine is not None:
+            now = self.now()
+            for ref in [s.ref for s in list(engine.sessions.values()) if not s.closed]:
+                with contextlib.suppress(EngineError):
+                    self._enqueue(engine.delete_ike(ref, now))
+        await self._drain()
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for vpn in list(self._policies):
+            await self._remove_vpn_policies(vpn)
+        await self.kernel.flush_owned()
+        for dst, dev in reversed(self._routes):
+            with contextlib.suppress(NetlinkError):
+                await self.kernel.delete_route(dst, dev=dev)
+        for name in reversed(self._links):
+            with contextlib.suppress(NetlinkError):
+                await self.kernel.delete_link(name)
+        self._links.clear()
+        self._routes.clear()
+        self.sockets.close(self.loop)
+        await self.control.close()
+        self.log.info("stopped")
+
+    # ------------------------------------------------------------------ kernel objects
+
+    async def _apply_interfaces(self, plan: Plan, only: Iterable[str] | None = None) -> None:
+        wanted = set(only) if only is not None else None
+        for itf in plan.interfaces:
+            if wanted is not None and itf.name not in wanted:
+                continue
+            try:
+                await self.kernel.add_xfrm_interface(
+                    itf.name, itf.if_id, underlying=itf.underlying, mtu=itf.mtu
+                )
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    self.log.error("cannot create interface", interface=itf.name, error=str(exc))
+                    continue
+                await self.kernel.change_xfrm_interface(
+                    itf.name, if_id=itf.if_id, underlying=itf.underlying
+                )
+            if itf.name not in self._links:
+                self._links.append(itf.name)
+            for addr in itf.addresses:
+                try:
+                    await self.kernel.add_address(itf.name, addr)
+                except NetlinkError as exc:
+                    if exc.code != errno.EEXIST:
+                        self.log.error("cannot add address", interface=itf.name, address=addr,
+                                       error=str(exc))  # fmt: skip
+            await self.kernel.change_xfrm_interface(itf.name, up=True)
+
+    async def _apply_routes(self, plan: Plan) -> None:
+        for route in plan.routes:
+            try:
+                await self.kernel.add_route(
+                    route.dst, dev=route.dev, via=route.via, metric=route.metric,
+                    onlink=route.via is not None,
+                )  # fmt: skip
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    self.log.error("cannot add route", route=route.dst, dev=route.dev,
+                                   error=str(exc))  # fmt: skip
+                    continue
+            self._routes.append((route.dst, route.dev))
+
+    def _kernel_reqid(self, vpn: VpnPlan) -> int:
+        assert self.engine is not None
+        return kernel_ops.kernel_reqid(self.engine.ctx.reqid_for(vpn.gateway, vpn.name))
+
+    def _vpn_policies(self, vpn: VpnPlan, local: str, remote: str) -> list[XfrmPolicy]:
+        return kernel_ops.child_policies(
+            local=local,
+            remote=remote,
+            reqid=self._kernel_reqid(vpn),
+            if_id=vpn.if_id,
+            local_ts=vpn.child.local_ts,
+            remote_ts=vpn.child.remote_ts,
+            mode=vpn.child.mode.value,
+        )
+
+    async def _install_vpn_policies(
+        self, vpn: VpnPlan, local: str | None = None, remote: str | None = None
+    ) -> None:
+        """0/0 (or proxy-id) in/out/fwd policies with templates; an ACQUIRE source too."""
+        local = local or vpn.local_address
+        remote = remote or vpn.remote_address
+        if remote is None:
+            return  # dynamic peer: policies come with its first child SA
+        policies = self._vpn_policies(vpn, local, remote)
+        if self._policies.get(vpn.name) == policies:
+            return
+        await self._remove_vpn_policies(vpn.name, keep=policies)
+        for p in policies:
+            await self.kernel.update_policy(p)
+        self._policies[vpn.name] = policies
+
+    async def _remove_vpn_policies(self, vpn: str, keep: list[XfrmPolicy] | None = None) -> None:
+        keys = {(p.sel.src, p.sel.dst, p.dir, p.if_id) for p in keep or ()}
+        for p in self._policies.pop(vpn, []):
+            if (p.sel.src, p.sel.dst, p.dir, p.if_id) in keys:
+                continue
+            try:
+                await self.kernel.delete_policy(p.sel, p.dir, if_id=p.if_id)
+            except NetlinkError as exc:
+                if exc.code not in _GONE:
+                    self.log.error("cannot delete policy", vpn=vpn, error=str(exc))
+
+    # ------------------------------------------------------------------ VPN bookkeeping
+
+    def _register_vpn(self, name: str, plan: Plan) -> None:
+        vpn = plan.vpns.get(name)
+        assert self.config is not None
+        cfg = self.config.vpns[name]
+        gw = cfg.ike.gateway if cfg.ike is not None else None
+        self.store.set_vpn(
+            name,
+            gateway=vpn.gateway if vpn else (gw or "-"),
+            bind_interface=str(cfg.bind_interface) if cfg.bind_interface else None,
+            df_bit=cfg.df_bit,
+            establish_immediately=cfg.establish_tunnels == "immediately",
+            local=vpn.local_address if vpn else "0.0.0.0",  # noqa: S104
+            remote=vpn.remote_address if vpn else None,
+        )
+
+    def _vpn(self, name: str) -> VpnPlan | None:
+        return self.plan.vpns.get(name) if self.plan is not None else None
+
+    def _initiate(self, name: str) -> None:
+        vpn = self._vpn(name)
+        if vpn is None or self.engine is None or self._stopping:
+            return
+        if vpn.remote_address is None:
+            return
+        now = self.now()
+        self.store.attempt([name], now)
+        self.log.info("initiating", vpn=name, peer=vpn.gateway, remote=vpn.remote_address)
+        try:
+            self._enqueue(self.engine.initiate(vpn.gateway, name, now))
+        except (EngineError, ValueError) as exc:
+            self.log.error("cannot initiate", vpn=name, error=str(exc))
+
+    def _schedule_retry(self, vpns: Iterable[str]) -> None:
+        if self._stopping:
+            return
+        now = self.now()
+        for name in vpns:
+            vpn = self._vpn(name)
+            if vpn is None or vpn.establish_tunnels != "immediately":
+                continue
+            rec = self.store.vpns.get(name)
+            if rec is not None and rec.children:
+                continue
+            prev = self._retry.get(name)
+            delay = RETRY_FIRST if prev is None else min(prev.delay * 2, RETRY_MAX)
+            if prev is not None and prev.at > now:
+                continue
+            self._retry[name] = _Retry(now + delay, delay)
+        self._rearm()
+
+    # ------------------------------------------------------------------ timer
+
+    def _rearm(self) -> None:
+        if self._loop is None or self._stopping:
+            return
+        deadlines = [r.at for r in self._retry.values()]
+        if self.engine is not None:
+            d = self.engine.next_deadline()
+            if d is not None:
+                deadlines.append(d)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadlines:
+            self._timer = self.loop.call_at(min(deadlines), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = self.now()
+        if self.engine is not None:
+            self._enqueue(self.engine.on_timer(now))
+        for name, retry in list(self._retry.items()):
+            if retry.at <= now:
+                retry.at = float("inf")  # wait for the outcome before the next attempt
+                rec = self.store.vpns.get(name)
+                if rec is None or not rec.children:
+                    self._initiate(name)
+        self._rearm()
+
+    # ------------------------------------------------------------------ datagrams
+
+    def _datagram(self, data: bytes, local: Endpoint, remote: Endpoint) -> None:
+        if self.engine is None or self._stopping:
+            return
+        self._enqueue(self.engine.receive(data, local, remote, self.now()))
+        self._rearm()
+
+    # ------------------------------------------------------------------ actions
+
+    def _enqueue(self, actions: list[Action]) -> None:
+        if actions:
+            self._queue.extend(actions)
+            self._idle.clear()
+            self._wakeup.set()
+        self._rearm()
+
+    async def _drain(self) -> None:
+        """Execute queued actions now (used by shutdown and tests, outside the worker)."""
+        while self._queue:
+            await self._execute(self._queue.popleft())
+
+    async def _worker(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                action = self._queue.popleft()
+                try:
+                    await self._execute(action)
+                except Exception:
+                    self.log.exception("action failed", action=type(action).__name__)
+            self._idle.set()
+            self.notifier.status(self._status())
+
+    async def wait_idle(self) -> None:
+        while self._queue or not self._idle.is_set():
+            await self._idle.wait()
+
+    async def _execute(self, action: Action) -> None:
+        if isinstance(action, Send):
+            self._send(action)
+        elif isinstance(action, InstallChild):
+            await self._install_child(action)
+        elif isinstance(action, DeleteChild):
+            await self._delete_child(action)
+        elif isinstance(action, IkeEstablished):
+            rec = self.store.ike_up(action)
+            self.log.info("IKE SA established", peer=action.peer, ike_sa=str(action.ike_sa),
+                          index=rec.index, remote=action.remote[0], port=action.remote[1],
+                          initiator=action.initiator)  # fmt: skip
+        elif isinstance(action, IkeRekeyed):
+            self.store.ike_rekeyed(action.old, action.established)
+            self.log.info("IKE SA rekeyed", peer=action.peer, old=str(action.old),
+                          ike_sa=str(action.new))  # fmt: skip
+        elif isinstance(action, IkeFailed):
+            vpns = self.store.vpns_of(action.peer)
+            self.store.failed(vpns, _reason_text(action.reason, action.detail))
+            self.log.warning("IKE SA failed", peer=action.peer, ike_sa=str(action.ike_sa),
+                             reason=str(action.reason), detail=action.detail)  # fmt: skip
+            self._schedule_retry(vpns)
+        elif isinstance(action, IkeDeleted):
+            self.store.ike_down(action.ike_sa)
+            self.log.info("IKE SA deleted", peer=action.peer, ike_sa=str(action.ike_sa),
+                          reason=str(action.reason))  # fmt: skip
+            if action.reason not in (Reason.REKEYED, Reason.REDUNDANT):
+                self._schedule_retry(self.store.vpns_of(action.peer))
+        elif isinstance(action, ChildFailed):
+            self.store.failed([action.child], _reason_text(action.reason, action.detail))
+            self.log.warning("child SA failed", vpn=action.child, ike_sa=str(action.ike_sa),
+                             reason=str(action.reason), detail=action.detail)  # fmt: skip
+            self._schedule_retry([action.child])
+        elif isinstance(action, PeerDead):
+            self.log.warning("peer dead", peer=action.peer, ike_sa=str(action.ike_sa))
+            self._schedule_retry(self.store.vpns_of(action.peer))
+        elif isinstance(action, LivenessResult):
+            self.log.debug("liveness", peer=action.peer, alive=action.alive)
+
+    def _send(self, action: Send) -> None:
+        try:
+            self.sockets.send(action.data, action.local, action.remote)
+        except OSError as exc:
+            self.log.warning("send failed", local=action.local[0], remote=action.remote[0],
+                             port=action.remote[1], error=str(exc))  # fmt: skip
+
+    async def _install_child(self, action: InstallChild) -> None:
+        log = self.log.bind(
+            vpn=action.child,
+            ike_sa=str(action.ike_sa),
+            spi_in=f"{action.spi_in:08x}",
+            spi_out=f"{action.spi_out:08x}",
+        )
+        vpn = self._vpn(action.child)
+        rec = self.store.vpns.get(action.child)
+        if vpn is None or rec is None:
+            log.warning("child SA for an unknown VPN; deleting it")
+            self._delete_via_engine(action.unique_id)
+            return
+        inbound, outbound = kernel_ops.child_states(action, df_bit=vpn.df_bit)
+        try:
+            await self.kernel.add_sa(inbound)
+            await self.kernel.add_sa(outbound)
+            await self._install_vpn_policies(vpn, action.local, action.remote)
+        except NetlinkError as exc:
+            log.error("cannot install child SA", error=str(exc))
+            with contextlib.suppress(NetlinkError):
+                await self.kernel.delete_sa(inbound.daddr, inbound.spi)
+            self.store.failed([action.child], f"kernel refused the SA: {exc}")
+            self._delete_via_engine(action.unique_id)
+            return
+        self.store.child_installed(
+            action.child, ChildRecord.of(action, inbound.reqid, self.now())
+        )
+        self._retry.pop(action.child, None)
+        log.info("child SA installed", remote=action.remote, encap=action.encap is not None,
+                 rekey=action.rekey_of is not None, algorithm=action.encr.name)  # fmt: skip
+
+    def _delete_via_engine(self, unique_id: int) -> None:
+        if self.engine is None:
+            return
+        with contextlib.suppress(EngineError):
+            self._enqueue(self.engine.delete_child(unique_id, self.now()))
+
+    async def _delete_child(self, action: DeleteChild) -> None:
+        for dst, spi in ((action.local, action.spi_in), (action.remote, action.spi_out)):
+            try:
+                await self.kernel.delete_sa(dst, spi, action.protocol)
+            except NetlinkError as exc:
+                if exc.code not in _GONE:
+                    self.log.error("cannot delete SA", vpn=action.child, spi=f"{spi:08x}",
+                                   error=str(exc))  # fmt: skip
+        reason = _reason_text(action.reason, "")
+        self.store.child_removed(action.child, action.unique_id, reason)
+        self.log.info("child SA deleted", vpn=action.child, ike_sa=str(action.ike_sa),
+                      spi_in=f"{action.spi_in:08x}", reason=str(action.reason))  # fmt: skip
+        if action.reason not in (Reason.REKEYED, Reason.REDUNDANT):
+            self._schedule_retry([action.child])
+
+    # ------------------------------------------------------------------ kernel events
+
+    async def _events(self) -> None:
+        async for event in self.kernel.events():
+            if not isinstance(event, XfrmEvent):
+                continue
+            try:
+                self._kernel_event(event)
+            except Exception:
+                self.log.exception("kernel event failed", type=event.type)
+
+    def _kernel_event(self, event: XfrmEvent) -> None:
+        msg = event.message
+        if self.engine is None or self._stopping:
+            return
+        now = self.now()
+        if event.type == XfrmMsg.XFRM_MSG_ACQUIRE and isinstance(msg, XfrmAcquire):
+            reqids = [t.reqid for t in msg.tmpls or msg.policy.tmpls or ()]
+            for name, vpn in (self.plan.vpns.items() if self.plan else ()):
+                if self._kernel_reqid(vpn) in reqids:
+                    rec = self.store.vpns.get(name)
+                    if rec is not None and not rec.children:
+                        self.log.info("acquire", vpn=name, src=msg.saddr, dst=msg.daddr)
+                        self._initiate(name)
+                    return
+        elif event.type == XfrmMsg.XFRM_MSG_EXPIRE and isinstance(msg, XfrmExpire):
+            if not owned_reqid(msg.state.reqid):
+                return
+            self.log.info("expire", spi=f"{msg.state.spi:08x}", hard=msg.hard)
+            self._enqueue(self.engine.child_expired(msg.state.spi, msg.hard, now))
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval or 10.0
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+    # ------------------------------------------------------------------ control
+
+    async def _refresh_counters(self) -> None:
+        try:
+            counters = await self.kernel.sa_counters()
+        except NetlinkError as exc:
+            self.log.warning("cannot read SA counters", error=str(exc))
+            return
+        self._counters = {c.spi: c for c in counters if owned_reqid(c.reqid)}
+
+    async def _prepare(self, request: Request) -> Callable[[Request], JsonValue]:
+        query = parse_query(request.command, request.args)
+        if isinstance(query, RequestSystemReload):
+            message = await self.reload()
+            result = to_json(ActionResult(affected=1, message=message))
+            return lambda _r: result
+        await self._refresh_counters()
+        snapshot = self.store.snapshot(self.now(), self.wall_offset, self._counters)
+        if isinstance(query, ClearIkeSa):
+            chosen = select_ike_sas(snapshot, query)
+            n = self._clear_ike([sa.index for sa in chosen])
+            result = to_json(ActionResult(affected=n))
+            return lambda _r: result
+        if isinstance(query, ClearIpsecSa):
+            tunnels = select_tunnels(snapshot, query)
+            n = self._clear_tunnels([t.tunnel_id for t in tunnels])
+            result = to_json(ActionResult(affected=n))
+            return lambda _r: result
+        if isinstance(query, ClearIpsecStatistics):
+            n = self.store.clear_statistics(self._counters, query.index)
+            result = to_json(ActionResult(affected=n))
+            return lambda _r: result
+        view = answer(snapshot, query)
+        data = to_json(view)
+        return lambda _r: data
+
+    def _clear_ike(self, indexes: list[int]) -> int:
+        assert self.engine is not None
+        n = 0
+        for ref, rec in list(self.store.ike.items()):
+            if rec.index in indexes:
+                with contextlib.suppress(EngineError):
+                    self._enqueue(self.engine.delete_ike(ref, self.now()))
+                    n += 1
+        return n
+
+    def _clear_tunnels(self, tunnel_ids: list[int]) -> int:
+        assert self.engine is not None
+        n = 0
+        for rec in self.store.vpns.values():
+            if rec.tunnel_id in tunnel_ids:
+                for uid in list(rec.children):
+                    with contextlib.suppress(EngineError):
+                        self._enqueue(self.engine.delete_child(uid, self.now()))
+                        n += 1
+        return n
+
+    # ------------------------------------------------------------------ reload
+
+    def _sighup(self) -> None:
+        task = asyncio.create_task(self._reload_logged())
+        self._tasks.append(task)
+
+    async def _reload_logged(self) -> None:
+        try:
+            message = await self.reload()
+            self.log.info("reloaded", result=message)
+        except ReloadRefused as exc:
+            self.log.error("reload refused; the running configuration stays",
+                           errors=exc.message)  # fmt: skip
+
+    async def reload(self) -> str:
+        """Apply only the difference to the new file; refuse a file with errors."""
+        if self.config is None or self.plan is None or self.engine is None:
+            raise ReloadRefused("the daemon is not running yet")
+        new = self._load()
+        old_config, old_plan = self.config, self.plan
+        change = diff(old_config, new)
+        if change.empty:
+            return "configuration unchanged"
+        plan = build_plan(new, await self._interface_addresses(new))
+        touched = _touched_vpns(change, old_plan, plan)
+        now = self.now()
+        # 1. Tear down what goes away or changes.
+        for name in touched:
+            rec = self.store.vpns.get(name)
+            if rec is not None:
+                for uid in list(rec.children):
+                    with contextlib.suppress(EngineError):
+                        self._enqueue(self.engine.delete_child(uid, now))
+        for gw in (*change.gateways.removed,
+                   *(c.name for c in change.gateways.changed if c.renegotiate)):  # fmt: skip
+            for s in self.engine.sessions_of(gw):
+                with contextlib.suppress(EngineError):
+                    self._enqueue(self.engine.delete_ike(s.ref, now))
+        await self.wait_idle()
+        for name in touched:
+            await self._remove_vpn_policies(name)
+            self._retry.pop(name, None)
+        for name in change.vpns.removed:
+            self.store.remove_vpn(name)
+        for unit in change.st0_units.removed:
+            with contextlib.suppress(NetlinkError):
+                await self.kernel.delete_link(unit)
+            if unit in self._links:
+                self._links.remove(unit)
+        for key in (*change.routes.removed, *change.routes.changed_names()):
+            for dst, dev in list(self._routes):
+                if key.endswith(dst):
+                    with contextlib.suppress(NetlinkError):
+                        await self.kernel.delete_route(dst, dev=dev)
+                    self._routes.remove((dst, dev))
+        # 2. The new configuration.
+        self.config, self.plan = new, plan
+        self.engine.peers = {p.name: p for p in plan.peers}
+        self.store.unusable = dict(plan.unusable)
+        units = {*change.st0_units.added, *change.st0_units.changed_names()}
+        if units:
+            await self._apply_interfaces(plan, units)
+        new_routes = [r for r in plan.routes if (r.dst, r.dev) not in self._routes]
+        if new_routes:
+            await self._apply_routes(Plan((), {}, (), tuple(new_routes), {}))
+        for name in new.vpns:
+            self._register_vpn(name, plan)
+        for name in plan.vpns:
+            if name in touched or name in change.vpns.added:
+                await self._install_vpn_policies(plan.vpns[name])
+                if plan.vpns[name].establish_tunnels == "immediately":
+                    self._initiate(name)
+        self._rearm()
+        kept = [n for n in plan.vpns if n not in touched]
+        return (
+            f"reloaded: {len(change.vpns.added)} added, {len(change.vpns.removed)} removed, "
+            f"{len(touched) - len(change.vpns.removed)} renegotiated, {len(kept)} kept"
+        )
+
+
+def _touched_vpns(change: ConfigDiff, old: Plan, new: Plan) -> list[str]:
+    """VPNs whose SAs must go: removed, changed (renegotiate), or on a renegotiated gateway."""
+    names = set(change.vpns.removed)
+    names |= {c.name for c in change.vpns.changed if c.renegotiate}
+    gws = set(change.gateways.removed) | {c.name for c in change.gateways.changed if c.renegotiate}
+    names |= {v.name for v in old.vpns.values() if v.gateway in gws}
+    names |= {n for n in new.unusable if n in old.vpns}
+    names |= {n for n in old.unusable if n in new.vpns}
+    return sorted(names)
+
+
+def _reason_text(reason: Reason, detail: str) -> str:
+    return f"{reason}: {detail}" if detail else str(reason)
