@@ -76,3 +76,31 @@ set security ipsec vpn M manual authentication key hexadecimal \
         "24 ASCII characters, got 8"
     ]
     assert all("shortkey" not in str(d) for d in result.diagnostics)
+
+
+def test_unquoted_key_with_spaces_is_not_echoed() -> None:
+    text = "set security ike policy P pre-shared-key ascii-text my secret words\n"
+    lines = [str(d) for d in load_text(text, "k.set").diagnostics]
+    assert lines[0] == (
+        "k.set:1: error: security ike policy P pre-shared-key ascii-text: unexpected words "
+        "after the key (quote the key)"
+    )
+    assert all(
+        "secret" not in line and "words" not in line.split(":", 3)[-1][-6:] for line in lines
+    )
+
+
+def test_broken_curly_statement_with_key_is_not_echoed() -> None:
+    text = 'security { ike { policy P { pre-shared-key ascii-text "hunter2" } } }'
+    lines = [str(d) for d in load_text(text, "k.conf").diagnostics]
+    assert lines == [
+        "k.conf:1: error: security ike policy P pre-shared-key ascii-text <secret>: missing ';' "
+        "before '}'"
+    ]
+
+
+def test_deactivated_key_is_not_echoed() -> None:
+    text = 'deactivate security ike policy P pre-shared-key ascii-text "hunter2"\n'
+    text = 'set security ike policy P pre-shared-key ascii-text "hunter2"\n' + text
+    lines = [str(d) for d in load_text(text, "k.set").diagnostics]
+    assert all("hunter2" not in line for line in lines)

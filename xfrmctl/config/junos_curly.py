@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xfrmctl.config.errors import Diagnostics
 from xfrmctl.config.lexer import Kind, Token, tokenize
-from xfrmctl.config.statements import Statement, Word, drop_prefixed, make_list
+from xfrmctl.config.statements import Statement, Word, drop_prefixed, make_list, shown
 
 _PREFIXES = ("inactive:", "protect:", "replace:")
 
@@ -16,7 +16,7 @@ class _Parser:
         self.file = file
         self.diags = diags
         self.statements: list[Statement] = []
-        self.inactive: list[tuple[tuple[str, ...], Token]] = []
+        self.inactive: list[tuple[tuple[Word, ...], Token]] = []
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -27,7 +27,7 @@ class _Parser:
             token = self.peek()
             if token is None:
                 if opener is not None:
-                    where = " ".join(w.text for w in prefix)
+                    where = shown(prefix)
                     self.diags.error(
                         opener.location,
                         where,
@@ -52,9 +52,10 @@ class _Parser:
         while True:
             token = self.peek()
             if token is None:
-                shown = " ".join(w.text for w in (*prefix, *words))
                 assert first is not None
-                self.diags.error(first.location, shown, "unexpected end of file: missing ';'")
+                self.diags.error(
+                    first.location, shown((*prefix, *words)), "unexpected end of file: missing ';'"
+                )
                 return False
             self.pos += 1
             if token.kind is Kind.WORD:
@@ -78,7 +79,7 @@ class _Parser:
                     full = (*prefix, *words)
                     self.statements.append(Statement(full, words[0].location))
                     if inactive:
-                        self.inactive.append((tuple(w.text for w in full), token))
+                        self.inactive.append((full, token))
                 return True
             elif token.kind is Kind.LBRACE:
                 if not words:
@@ -91,11 +92,10 @@ class _Parser:
                 if len(self.statements) == before:
                     self.statements.append(Statement(full, words[0].location))
                 if inactive:
-                    self.inactive.append((tuple(w.text for w in full), token))
+                    self.inactive.append((full, token))
                 return True
             elif token.kind is Kind.RBRACE and words:
-                shown = " ".join(w.text for w in (*prefix, *words))
-                self.diags.error(token.location, shown, "missing ';' before '}'")
+                self.diags.error(token.location, shown((*prefix, *words)), "missing ';' before '}'")
                 return False
             else:
                 self.diags.error(token.location, "", f"unexpected '{token.text}'")
@@ -109,7 +109,7 @@ def parse_curly(text: str, file: str, diags: Diagnostics) -> tuple[list[Statemen
     statements = parser.statements
     dropped: list[str] = []
     for path, token in parser.inactive:
-        statements = drop_prefixed(statements, path)
-        dropped.append(" ".join(path))
-        diags.warning(token.location, " ".join(path), "inactive, not applied")
+        statements = drop_prefixed(statements, tuple(w.text for w in path))
+        dropped.append(shown(path))
+        diags.warning(token.location, shown(path), "inactive, not applied")
     return statements, dropped

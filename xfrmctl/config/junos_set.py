@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xfrmctl.config.errors import Diagnostics, Location
 from xfrmctl.config.lexer import Kind, Token, tokenize
-from xfrmctl.config.statements import Statement, Word, drop_prefixed, make_list
+from xfrmctl.config.statements import Statement, Word, drop_prefixed, make_list, shown
 
 
 def _lines(tokens: list[Token]) -> list[list[Token]]:
@@ -63,7 +63,7 @@ def _insert(
     others = [s for s in statements if tuple(w.text for w in s.words[:n]) != path]
     positions = [i for i, s in enumerate(others) if tuple(w.text for w in s.words[:m]) == target]
     if not moving or not positions:
-        missing = " ".join(path if not moving else target)
+        missing = " ".join(path if not moving else target)  # names only, never keys
         diags.error(location, missing, "no such statement to insert relative to")
         return statements
     at = positions[0] if where == "before" else positions[-1] + 1
@@ -73,7 +73,7 @@ def _insert(
 def parse_set(text: str, file: str, diags: Diagnostics) -> tuple[list[Statement], list[str]]:
     """Statements of a ``set`` file, and the paths of inactive (deactivated) statements."""
     statements: list[Statement] = []
-    inactive: dict[tuple[str, ...], Location] = {}
+    inactive: dict[tuple[str, ...], tuple[Location, str]] = {}
     context: list[Word] = []
     for line in _lines(tokenize(text, file, diags)):
         words = _words(line, diags)
@@ -91,7 +91,7 @@ def parse_set(text: str, file: str, diags: Diagnostics) -> tuple[list[Statement]
         elif command.text == "delete":
             statements = drop_prefixed(statements, path)
         elif command.text == "deactivate":
-            inactive[path] = location
+            inactive[path] = (location, shown(full))
         elif command.text == "activate":
             inactive.pop(path, None)
         elif command.text == "insert":
@@ -111,10 +111,10 @@ def parse_set(text: str, file: str, diags: Diagnostics) -> tuple[list[Statement]
                 "activate, insert, edit, up or top",
             )
     dropped: list[str] = []
-    for path, location in inactive.items():
+    for path, (location, where) in inactive.items():
         before = len(statements)
         statements = drop_prefixed(statements, path)
         if len(statements) != before:
-            dropped.append(" ".join(path))
-            diags.warning(location, " ".join(path), "inactive (deactivated), not applied")
+            dropped.append(where)
+            diags.warning(location, where, "inactive (deactivated), not applied")
     return statements, dropped

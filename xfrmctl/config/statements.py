@@ -38,3 +38,16 @@ def drop_prefixed(statements: list[Statement], prefix: tuple[str, ...]) -> list[
     """Statements not under `prefix` (what ``delete PATH`` / ``inactive:`` leave)."""
     n = len(prefix)
     return [s for s in statements if tuple(w.text for w in s.words[:n]) != prefix]
+
+
+# Keywords whose next word is a key; messages never repeat that word.
+SECRET_KEYWORDS = frozenset({"ascii-text", "hexadecimal"})
+
+
+def shown(words: tuple[Word, ...] | list[Word]) -> str:
+    """The words of a statement for a message, with any key replaced by ``<secret>``."""
+    out: list[str] = []
+    for i, word in enumerate(words):
+        secret = i > 0 and words[i - 1].text in SECRET_KEYWORDS
+        out.append("<secret>" if secret else word.text)
+    return " ".join(out)

@@ -169,7 +169,8 @@ class TreeBuilder:
         self, block: Block, node: Leaf, word: Word, words: list[Word], path: tuple[str, ...]
     ) -> None:
         shown = " ".join(path)
-        if not words or (words[0].text in block.schema.children and not words[0].is_list):
+        sibling_next = bool(words) and words[0].text in block.schema.children
+        if not words or (node.bare is not None and sibling_next and not words[0].is_list):
             if node.bare is not None:
                 self._choose(block, word.text)
                 block.items[word.text] = Value(node.bare, word.location)
@@ -191,6 +192,13 @@ class TreeBuilder:
                 parsed.append(Value(result, member.location))
         if len(parsed) != len(members):
             self.failed.add(shown)
+            return
+        if node.secret and words:
+            # An unquoted key with spaces: never echo the rest of it as "unknown statement".
+            self.diags.error(
+                value_word.location, shown, "unexpected words after the key (quote the key)"
+            )
+            words.clear()
             return
         self._choose(block, word.text)
         if not node.multi:
