@@ -21,7 +21,7 @@ import socket
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 from xfrmctl.netlink.constants import (
     AF_INET,
@@ -121,17 +121,31 @@ def encode_addr(text: str) -> bytes:
         raise XfrmEncodeError(f"not an IP address: {text!r}") from exc
 
 
+_V4_TEXT: dict[bytes, str] = {}
+_V6_TEXT: dict[bytes, str] = {}
+_CACHE_MAX = 1 << 16
+
+
 def decode_addr(raw: bytes, family: int) -> str:
     """Text form of an ``xfrm_address_t`` of ``family``.
 
     With AF_UNSPEC (larval SAs, wildcard selectors) the kernel leaves IPv4 addresses in the
-    first word, so zero trailing bytes read as IPv4; the bytes round-trip either way.
+    first word, so zero trailing bytes read as IPv4; the bytes round-trip either way. Texts are
+    cached: a dump of thousands of SAs repeats a handful of peer and selector addresses.
     """
-    if family == AF_INET:
-        return _ntop(socket.AF_INET, raw[:4])
-    if family == AF_INET6 or raw[4:] != _ZERO12:
-        return _ntop(socket.AF_INET6, raw)
-    return _ntop(socket.AF_INET, raw[:4])
+    if family == AF_INET or (family != AF_INET6 and raw[4:] == _ZERO12):
+        text = _V4_TEXT.get(raw)
+        if text is None:
+            if len(_V4_TEXT) > _CACHE_MAX:
+                _V4_TEXT.clear()
+            text = _V4_TEXT[raw] = _ntop(socket.AF_INET, raw[:4])
+        return text
+    text = _V6_TEXT.get(raw)
+    if text is None:
+        if len(_V6_TEXT) > _CACHE_MAX:
+            _V6_TEXT.clear()
+        text = _V6_TEXT[raw] = _ntop(socket.AF_INET6, raw)
+    return text
 
 
 def canon_addr(text: str) -> str:
@@ -527,7 +541,9 @@ def _dec_tmpls(b: bytes, _f: int) -> tuple[Tmpl, ...]:
     if len(b) % 64:
         raise XfrmParseError(f"XFRMA_TMPL of {len(b)} bytes is not a whole number of templates")
     out = []
-    for v in S_TMPL.iter_unpack(b):
+    unpack = S_TMPL.unpack_from
+    for off in range(0, len(b), 64):
+        v = unpack(b, off)
         fam = v[3]
         out.append(
             Tmpl(
@@ -758,19 +774,30 @@ class XfrmMessage:
 
 def _decode_generic(cls: type[XfrmMessage], buf: bytes) -> Any:
     """Fixed part, then each attribute into its field (unknown ones kept verbatim)."""
-    if len(buf) < cls.fixed_size:
-        raise XfrmParseError(f"{cls.__name__}: {len(buf)} bytes, fixed part needs {cls.fixed_size}")
+    size = cls.fixed_size
+    end = len(buf)
+    if end < size:
+        raise XfrmParseError(f"{cls.__name__}: {end} bytes, fixed part needs {size}")
     obj = cls.unpack_fixed(buf)
-    if len(buf) > cls.fixed_size:
+    if end > size:
         fam = obj.attr_family()
         by_id = cls._attr_by_id
         unknown: list[tuple[int, bytes]] = []
-        for atype, payload in iter_attrs(buf, _align4(cls.fixed_size)):
+        unpack = S_NLATTR.unpack_from
+        offset = (size + 3) & ~3
+        while offset < end:
+            if end - offset < 4:
+                raise XfrmParseError("truncated netlink attribute header")
+            length, atype = unpack(buf, offset)
+            if length < 4 or offset + length > end:
+                raise XfrmParseError(f"netlink attribute length {length} out of bounds")
+            payload = buf[offset + 4 : offset + length]
             spec = by_id.get(atype & 0x3FFF)
             if spec is None:
                 unknown.append((atype, bytes(payload)))
             else:
                 setattr(obj, spec.name, spec.decode(payload, fam))
+            offset += (length + 3) & ~3
         if unknown:
             obj.unknown = tuple(unknown)
     return obj
@@ -1454,8 +1481,7 @@ def decode_payload(msg_type: int, flags: int, payload: bytes) -> AnyXfrm:
 # --------------------------------------------------------------------------- netlink framing
 
 
-@dataclass(frozen=True, slots=True)
-class NlMsg:
+class NlMsg(NamedTuple):
     """One raw netlink message: header fields and the undecoded payload."""
 
     type: int
