@@ -33,6 +33,7 @@ FIXTURES = [
     "ipv6-policy-based.set",
     "vr-st0.set",
     "alarms.set",
+    "spec-4.9-display.conf",
 ]
 
 
@@ -204,3 +205,17 @@ def test_set_and_curly_forms_of_chapter_11_agree(data_dir: Path) -> None:
     assert from_set.st0_units == from_curly.st0_units
     assert from_set.static_routes == from_curly.static_routes
     assert from_set.security_policies == from_curly.security_policies
+
+
+def test_spec_display_example_reprints_in_the_same_layout(data_dir: Path) -> None:
+    """Spec §4.9: the curly writer prints the example's blocks line for line (the key aside)."""
+    result = load(data_dir, "spec-4.9-display.conf")
+    assert result.tree is not None
+    text, _ = to_curly(result.tree, show_secrets=False)
+    source = (data_dir / "spec-4.9-display.conf").read_text().splitlines()
+    expected = [
+        line for line in source[source.index("security {") :] if "external-interface" not in line
+    ]
+    written = [line for line in text.splitlines() if "external-interface" not in line]
+    key_line = "            pre-shared-key ascii-text SECRET-DATA-REMOVED; ## SECRET-DATA"
+    assert written == [key_line if "ascii-text" in line else line for line in expected]
