@@ -532,7 +532,7 @@ class KernelContract:
                         return ev
 
             ev = await asyncio.wait_for(added(), 10)
-            assert ev.route.via == "192.0.2.2"
+            assert (ev.route.via, ev.route.dev, ev.route.proto) == ("192.0.2.2", "eth0", 88)
             await k.delete_route("198.18.2.0/24", dev="eth0")
             with pytest.raises(XfrmNotFound):
                 await k.delete_route("198.18.2.0/24", dev="eth0")

@@ -8,6 +8,7 @@ must follow routes that FRR or an operator add via ``st0.N`` as well as ours.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 from collections.abc import AsyncIterator
@@ -86,9 +87,10 @@ def route_info(msg: Any) -> RouteInfo:
 
 
 class _RouteEvents:
-    def __init__(self, sock: XfrmSocket, names: dict[int, str]) -> None:
+    def __init__(self, sock: XfrmSocket, links: Links) -> None:
         self._sock = sock
-        self._names = names
+        self._links = links
+        self._names: dict[int, str] = {}
 
     def __aiter__(self) -> _RouteEvents:
         return self
@@ -110,7 +112,11 @@ class _RouteEvents:
             except Exception:  # noqa: S112 - a route message pyroute2 cannot decode is skipped
                 continue
             if info.dev is not None and info.dev.isdigit():
-                info = _with_dev(info, self._names.get(int(info.dev), info.dev))
+                index = int(info.dev)
+                if index not in self._names:
+                    with contextlib.suppress(NetlinkError, Pr2NetlinkError):
+                        self._names = await self._links._names()
+                info = _with_dev(info, self._names.get(index, info.dev))
             return RouteEvent(msg.type == RTM_NEWROUTE, info)
 
     async def aclose(self) -> None:
@@ -334,4 +340,4 @@ class Links:
         raw = open_netlink(NETLINK_ROUTE, (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE), self._netns)
         sock = XfrmSocket(raw)
         self._watch.append(sock)
-        return _RouteEvents(sock, {})
+        return _RouteEvents(sock, self)
