@@ -262,3 +262,24 @@ def inject(net: Net, who: str, exchange: Any, payloads: list[Any]) -> Any:
         return None
     msg = wire.Inbound.parse(replies[0])
     return s.crypto.unprotect(msg, s.reassembler, net.now)
+
+
+def scripted_reply(net: Net, payloads: list[Any]) -> None:
+    """Answer the single request in flight from a to b with hand-made payloads, as b."""
+    (pkt,) = [p for p in net.queue if p.src == "a"]
+    net.queue.remove(pkt)
+    sb = session_of(net.b)
+    msg = wire.Inbound.parse(pkt.data)
+    hdr = wire.Header(sb.spi_i, sb.spi_r, msg.exchange, msg.mid, response=True,
+                      initiator=sb.initiator)  # fmt: skip
+    (data,) = sb.crypto.protect(hdr, payloads, fragment_size=None)
+    if sb.window.classify_request(msg.mid).value == "new":
+        sb.window.request_answered(msg.mid, (data,))  # b "answered" it: keep its window in step
+    net.feed(net.a, net.a.engine.receive(data, pkt.source, pkt.dest, net.now))
+
+
+def request_in_flight(net: Net) -> Any:
+    """The decrypted request a has in flight to b (left in the queue)."""
+    (pkt,) = [p for p in net.queue if p.src == "a"]
+    sb = session_of(net.b)
+    return sb.crypto.unprotect(wire.Inbound.parse(pkt.data), sb.reassembler, net.now)
