@@ -13,9 +13,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.mark.parametrize("name", ["p2p-site-a.yaml", "p2p-site-b.set", "hub.yaml", "spoke1.set"])
-def test_example_has_no_diagnostics(name: str) -> None:
+def test_example_has_no_errors_or_surprises(name: str) -> None:
+    """Only statements the daemon does not run yet are warned about."""
     result = load_file(EXAMPLES / name)
-    assert [str(d) for d in result.diagnostics] == []
+    assert result.errors == []
+    assert [d.message for d in result.warnings if "not realised yet" not in d.message] == []
 
 
 def test_point_to_point_sites_mirror_each_other() -> None:

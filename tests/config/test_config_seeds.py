@@ -95,10 +95,6 @@ def test_seed000_tunnel(data_dir: Path) -> None:
         "Junos default) is not negotiated yet; set 'version v2-only'",
         "19: warning: security ipsec proposal ipsec-prop-1 encryption-algorithm: 3des-cbc is a "
         "legacy algorithm (weak); accepted for interoperability only",
-        "23: warning: security ipsec vpn vpn-hub df-bit: not realised yet: df-bit is not applied "
-        "yet",
-        "26: warning: security ipsec vpn vpn-hub ike proxy-identity: not realised yet: proxy "
-        "identities are not negotiated yet; the VPN uses 0.0.0.0/0 selectors",
         "28: warning: interfaces ge-0/0/0: physical interfaces are configured by the host (ip, "
         "systemd-networkd, NetworkManager); ignored",
     ]

@@ -456,6 +456,15 @@ def build_model(root: Block, interface_map: dict[str, str]) -> m.Config:
         if ipsec_vpn is not None:
             tcp_mss = _int(ipsec_vpn, "mss")
 
+    xfrmctl = root.block("xfrmctl")
+    certificates = {
+        str(name): m.CertificateFiles(str(name), _str(c, "file"), _str(c, "key"), _origin(c))
+        for name, c in _named(xfrmctl, "certificate")
+    }
+    ca_profiles = {
+        str(name): m.CaProfile(str(name), _str(c, "file"), _origin(c))
+        for name, c in _named(xfrmctl, "ca-profile")
+    }
     return m.Config(
         ike_proposals={str(k): _ike_proposal(str(k), b) for k, b in _named(ike, "proposal")},
         ike_policies={str(k): _ike_policy(str(k), b) for k, b in _named(ike, "policy")},
@@ -479,6 +488,8 @@ def build_model(root: Block, interface_map: dict[str, str]) -> m.Config:
         default_policy=default_policy,
         tcp_mss_ipsec_vpn=tcp_mss,
         alarms=_alarms(security.block("alarms") if security else None),
+        certificates=certificates,
+        ca_profiles=ca_profiles,
         interface_map=dict(interface_map),
     )
 

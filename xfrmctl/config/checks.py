@@ -46,6 +46,7 @@ def run_checks(config: Config, diags: Diagnostics) -> None:
     _security_policies(config, diags)
     _traceoptions(config, diags)
     _routing_instances(config, diags)
+    _certificate_files(config, diags)
 
 
 def _legacy(diags: Diagnostics, where: str, origin_loc: Location, kind: str, keyword: str) -> None:
@@ -128,13 +129,55 @@ def _ike_policy(config: Config, p: IkePolicy, diags: Diagnostics) -> None:
         )
     if "pre-shared-keys" in methods and p.pre_shared_key is None:
         diags.error(p.origin.location, path, "pre-shared-key is required by the proposals")
-    if methods - {"pre-shared-keys"} and p.certificate is None:
-        diags.warning(
-            p.origin.location,
+    if methods - {"pre-shared-keys"}:
+        _certificate(config, p, diags)
+
+
+def _certificate(config: Config, p: IkePolicy, diags: Diagnostics) -> None:
+    """Signature authentication needs the files behind the Junos certificate ids."""
+    path = f"security ike policy {p.name} certificate"
+    cert = p.certificate
+    if cert is None or cert.local_certificate is None:
+        diags.error(
+            p.origin.of("certificate"),
             path,
-            "signature authentication without a certificate statement uses the default "
-            "local certificate",
+            "signature authentication needs 'certificate local-certificate ID' (with "
+            "'xfrmctl certificate ID file PATH key PATH')",
         )
+    elif cert.local_certificate not in config.certificates:
+        diags.error(
+            p.origin.of("certificate.local-certificate"),
+            f"{path} local-certificate",
+            f"certificate '{cert.local_certificate}' has no files: configure 'xfrmctl "
+            f"certificate {cert.local_certificate} file PATH key PATH'",
+        )
+    trusted = cert.trusted_ca if cert is not None else None
+    if trusted in (None, "use-all"):
+        if not config.ca_profiles:
+            diags.error(
+                p.origin.of("certificate"),
+                path,
+                "no trusted CA: configure 'xfrmctl ca-profile NAME file PATH'",
+            )
+    elif trusted not in config.ca_profiles:
+        diags.error(
+            p.origin.of("certificate.trusted-ca"),
+            f"{path} trusted-ca",
+            f"CA profile '{trusted}' is not defined: configure 'xfrmctl ca-profile {trusted} "
+            "file PATH'",
+        )
+
+
+def _certificate_files(config: Config, diags: Diagnostics) -> None:
+    for c in config.certificates.values():
+        for field, value in (("file", c.certificate_file), ("key", c.key_file)):
+            if value is None:
+                diags.error(
+                    c.origin.location, f"xfrmctl certificate {c.name}", f"{field} is required"
+                )
+    for ca in config.ca_profiles.values():
+        if ca.file is None:
+            diags.error(ca.origin.location, f"xfrmctl ca-profile {ca.name}", "file is required")
 
 
 def _ike_set(name: str) -> list[transforms.JunosIkeProposal]:
@@ -500,6 +543,19 @@ def _routes(config: Config, diags: Diagnostics) -> None:
         hops = [*route.next_hops, *(q.next_hop for q in route.qualified_next_hops)]
         if not hops and not route.discard and not route.reject:
             diags.error(route.origin.location, path, "next-hop, discard or reject is required")
+        if len(route.next_hops) > 1:
+            diags.warning(
+                route.origin.of("next-hop"),
+                f"{path} next-hop",
+                "not realised yet: only the first next hop is installed (no multipath)",
+            )
+        if route.next_hops and _tunnel_unit(config, route.next_hops[0]) is None:
+            diags.warning(
+                route.origin.of("next-hop"),
+                f"{path} next-hop {route.next_hops[0]}",
+                "not through a tunnel interface: xfrmctl installs only routes via st0 units; "
+                "leave this route to the host's network configuration",
+            )
         for hop in hops:
             if isinstance(hop, St0Unit):
                 unit = config.st0_units.get(hop.unit)
@@ -525,6 +581,17 @@ def _routes(config: Config, diags: Diagnostics) -> None:
                     f"{path} next-hop {hop}",
                     "next hop address family differs from the prefix",
                 )
+
+
+def _tunnel_unit(config: Config, hop: object) -> int | None:
+    """The st0 unit a next hop goes out of: named directly, or an address in its subnet."""
+    if isinstance(hop, St0Unit):
+        return hop.unit
+    if isinstance(hop, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        for unit in config.st0_units.values():
+            if any(hop in a.network for a in unit.addresses):
+                return unit.unit
+    return None
 
 
 def _security_policies(config: Config, diags: Diagnostics) -> None:

@@ -17,6 +17,7 @@ from xfrmctl.config.values import (
     Address,
     AddressOrHostname,
     Algorithm,
+    FilePath,
     Hostname,
     Int,
     Interface,
@@ -565,9 +566,16 @@ ROUTING_INSTANCES = Named(
     grouped=True,
 )
 
+# Linux facts Junos keeps elsewhere: interface names, and the files behind certificate ids
+# (on an SRX they live in `security pki`).
 XFRMCTL = Container(
     {
         "interface-map": Named(JunosInterface(), Container(positional=LinuxInterface())),
+        "certificate": Named(
+            Name("certificate id"),
+            Container({"file": Leaf(FilePath()), "key": Leaf(FilePath())}),
+        ),
+        "ca-profile": Named(Name("CA profile"), Container({"file": Leaf(FilePath())})),
     }
 )
 

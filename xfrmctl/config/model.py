@@ -336,6 +336,25 @@ class RoutingInstance:
 
 
 @dataclass(frozen=True)
+class CertificateFiles:
+    """``xfrmctl certificate ID``: where the local certificate (PEM) and its key are."""
+
+    name: str
+    certificate_file: str | None
+    key_file: str | None = field(default=None)
+    origin: Origin = ORIGIN
+
+
+@dataclass(frozen=True)
+class CaProfile:
+    """``xfrmctl ca-profile NAME``: a trusted CA certificate file (PEM)."""
+
+    name: str
+    file: str | None
+    origin: Origin = ORIGIN
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. Mappings keep configuration order."""
 
@@ -357,6 +376,8 @@ class Config:
     default_policy: str | None = None
     tcp_mss_ipsec_vpn: int | None = None
     alarms: AlarmThresholds | None = None
+    certificates: Mapping[str, CertificateFiles] = field(default_factory=dict)
+    ca_profiles: Mapping[str, CaProfile] = field(default_factory=dict)
     interface_map: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Junos interface names that were translated (already applied to the model's values);
     provenance only, so it takes no part in comparisons."""

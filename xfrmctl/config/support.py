@@ -20,39 +20,39 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
         "dynamic (remote-access) peers are not supported yet; configure the peer's address"
     ),
     ("security", "ike", "gateway", "*", "xauth"): "XAuth is not supported",
-    ("security", "ike", "gateway", "*", "general-ikeid"): "general-ikeid is not applied yet",
-    ("security", "ike", "gateway", "*", "local-address"): (
-        "local-address is not applied yet; the external interface's primary address is used"
+    ("security", "ike", "gateway", "*", "dead-peer-detection"): (
+        "dead peer detection is not run yet"
     ),
+    ("security", "ike", "gateway", "*", "general-ikeid"): "general-ikeid is not applied yet",
     ("security", "ike", "gateway", "*", "nat-keepalive"): (
         "the NAT keepalive interval is not configurable yet (20 s is used)"
     ),
     ("security", "ike", "gateway", "*", "no-nat-traversal"): (
         "NAT traversal cannot be disabled yet"
     ),
-    ("security", "ipsec", "proposal", "*", "lifetime-kilobytes"): (
-        "volume lifetimes are not installed yet; only lifetime-seconds applies"
-    ),
     ("security", "ipsec", "traceoptions"): (
         "IPsec tracing is replaced by the daemon's structured log (journald); use --log-level"
     ),
-    ("security", "ipsec", "vpn", "*", "df-bit"): "df-bit is not applied yet",
     ("security", "ipsec", "vpn", "*", "manual"): "manual SAs are not installed yet",
-    ("security", "ipsec", "vpn", "*", "traffic-selector"): (
-        "traffic selectors are not negotiated yet; the VPN uses 0.0.0.0/0 selectors"
+    ("security", "ipsec", "vpn", "*", "vpn-monitor"): "VPN monitoring is not run yet",
+    ("security", "ipsec", "vpn-monitor-options"): "VPN monitoring is not run yet",
+    ("interfaces", "*", "unit", "*", "multipoint"): (
+        "multipoint units (next-hop tunnel binding) are not supported yet; their VPNs stay down"
     ),
-    ("security", "ipsec", "vpn", "*", "ike", "proxy-identity"): (
-        "proxy identities are not negotiated yet; the VPN uses 0.0.0.0/0 selectors"
+    ("routing-options", "static", "route", "*", "discard"): "discard routes are not installed",
+    ("routing-options", "static", "route", "*", "reject"): "reject routes are not installed",
+    ("routing-options", "static", "route", "*", "preference"): (
+        "route preference is not applied (metric is)"
+    ),
+    ("routing-options", "static", "route", "*", "qualified-next-hop"): (
+        "qualified next hops are not installed yet"
+    ),
+    ("routing-options", "rib", "*", "static", "route", "*", "qualified-next-hop"): (
+        "qualified next hops are not installed yet"
     ),
     ("security", "ipsec", "vpn", "*", "ike", "idle-time"): "idle-time is not applied yet",
     ("security", "ipsec", "vpn", "*", "ike", "install-interval"): (
         "install-interval is not applied yet"
-    ),
-    ("security", "ipsec", "vpn", "*", "ike", "no-anti-replay"): (
-        "anti-replay cannot be disabled yet (window 64)"
-    ),
-    ("security", "ipsec", "vpn", "*", "ike", "anti-replay-window-size"): (
-        "the replay window size is not configurable yet (window 64)"
     ),
     ("security", "policies", "from-zone", "*", "to-zone", "*", "policy", "*", "then", "permit",
      "tunnel"): "policy-based VPNs are not realised yet: the tunnel policy installs nothing",

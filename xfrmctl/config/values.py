@@ -389,3 +389,16 @@ class Time(_Plain):
 
     def describe(self) -> str:
         return "HH:MM"
+
+
+@dataclass(frozen=True)
+class FilePath(_Plain):
+    """An absolute path of a file the daemon reads (certificates, keys); not opened here."""
+
+    def parse(self, word: str, ctx: ParseContext) -> object:
+        if not word.startswith("/") or "\x00" in word or "\n" in word:
+            raise ValueProblem("expected an absolute file path")
+        return word
+
+    def describe(self) -> str:
+        return "an absolute file path"
