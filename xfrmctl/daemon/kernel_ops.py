@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from xfrmctl.keying.constants import ProtocolId
 from xfrmctl.keying.ikev2.actions import InstallChild
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.netlink.codec import (
@@ -29,6 +30,7 @@ from xfrmctl.netlink.codec import (
 from xfrmctl.netlink.constants import (
     AF_INET,
     AF_INET6,
+    IPPROTO_AH,
     IPPROTO_ESP,
     UDP_ENCAP_ESPINUDP,
     XFRM_INF,
@@ -55,6 +57,11 @@ def kernel_reqid(engine_reqid: int) -> int:
     if reqid > XFRMCTL_REQID_MAX:
         raise ValueError(f"reqid {engine_reqid} outside the daemon's band")
     return reqid
+
+
+def ip_protocol(ike_protocol: int) -> int:
+    """IKE's protocol id (RFC 7296 3.3.1: 2 AH, 3 ESP) as the kernel's IP protocol number."""
+    return {int(ProtocolId.AH): IPPROTO_AH, int(ProtocolId.ESP): IPPROTO_ESP}[ike_protocol]
 
 
 def family_of(address: str) -> int:

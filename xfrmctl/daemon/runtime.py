@@ -555,7 +555,7 @@ class Daemon:
     async def _delete_child(self, action: DeleteChild) -> None:
         for dst, spi in ((action.local, action.spi_in), (action.remote, action.spi_out)):
             try:
-                await self.kernel.delete_sa(dst, spi, action.protocol)
+                await self.kernel.delete_sa(dst, spi, kernel_ops.ip_protocol(action.protocol))
             except NetlinkError as exc:
                 if exc.code not in _GONE:
                     self.log.error("cannot delete SA", vpn=action.child, spi=f"{spi:08x}",
@@ -719,6 +719,11 @@ class Daemon:
         # 2. The new configuration.
         self.config, self.plan = new, plan
         self.engine.peers = {p.name: p for p in plan.peers}
+        # Established IKE SAs of kept gateways answer new child requests from the new VPN set.
+        for session in self.engine.sessions.values():
+            peer = self.engine.peers.get(session.peer.name)
+            if peer is not None and not session.closed:
+                session.peer = peer
         self.store.unusable = dict(plan.unusable)
         units = {*change.st0_units.added, *change.st0_units.changed_names()}
         if units:

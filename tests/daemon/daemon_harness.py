@@ -1,0 +1,138 @@
+"""Two daemons in one process: fake kernels, and a wire that hands each one's datagrams to the
+other, so real IKEv2 exchanges run without sockets, namespaces or root."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from xfrmctl.daemon.runtime import Daemon
+from xfrmctl.keying.ikev2.actions import Endpoint
+from xfrmctl.netlink.fake import FakeKernel
+
+PSK = "unit-test-secret-0123456789"
+GCM_IKE = {"dh-group": "group31", "authentication-algorithm": "sha-256",
+           "encryption-algorithm": "aes-256-gcm"}  # fmt: skip
+GCM_ESP = {"encryption-algorithm": "aes-256-gcm"}
+
+
+def config(
+    *,
+    local: str,
+    remote: str,
+    vpns: dict[str, dict[str, Any]],
+    establish: str = "immediately",
+    ike: dict[str, str] | None = None,
+) -> str:
+    """YAML (as JSON) with one gateway and one route-based VPN per entry of `vpns`.
+
+    Each `vpns` value: unit (st0 unit), address (st0 CIDR), route, esp (Junos ESP keywords),
+    proxy ((local, remote) prefixes: VPNs sharing a gateway need distinct ones, as on Junos).
+    """
+    proposals: dict[str, Any] = {}
+    policies: dict[str, Any] = {}
+    vpn_section: dict[str, Any] = {}
+    units: dict[int, Any] = {}
+    routes: dict[str, Any] = {}
+    for name, v in vpns.items():
+        proposals[f"P2-{name}"] = {"protocol": "esp", **v.get("esp", GCM_ESP)}
+        policies[f"POL-{name}"] = {"proposals": f"P2-{name}"}
+        vpn_ike: dict[str, Any] = {"gateway": "GW", "ipsec-policy": f"POL-{name}"}
+        if "proxy" in v:
+            local_net, remote_net = v["proxy"]
+            vpn_ike["proxy-identity"] = {"local": local_net, "remote": remote_net}
+        vpn_section[name] = {
+            "bind-interface": f"st0.{v['unit']}",
+            "ike": vpn_ike,
+            "establish-tunnels": establish,
+        }
+        units[v["unit"]] = {"family": {"inet": {"address": v["address"]}}}
+        routes[v["route"]] = {"next-hop": f"st0.{v['unit']}"}
+    data = {
+        "security": {
+            "ike": {
+                "proposal": {
+                    "P1": {"authentication-method": "pre-shared-keys", **(ike or GCM_IKE)}
+                },
+                "policy": {
+                    "IKEPOL": {
+                        "mode": "main",
+                        "proposals": ["P1"],
+                        "pre-shared-key": {"ascii-text": PSK},
+                    }
+                },
+                "gateway": {
+                    "GW": {
+                        "ike-policy": "IKEPOL",
+                        "address": remote,
+                        "external-interface": "eth0",
+                        "version": "v2-only",
+                    }
+                },
+            },
+            "ipsec": {"proposal": proposals, "policy": policies, "vpn": vpn_section},
+        },
+        "interfaces": {"st0": {"unit": units}},
+        "routing-options": {"static": {"route": routes}},
+    }
+    _ = local
+    return json.dumps(data, indent=1)
+
+
+class Wire:
+    """Stands in for `IkeSockets`: delivers each Send to the daemon owning the remote address."""
+
+    def __init__(self) -> None:
+        self.daemons: dict[str, Daemon] = {}
+        self.sent = 0
+        self.cut = False
+
+    def attach(self, address: str, daemon: Daemon) -> None:
+        self.daemons[address] = daemon
+        wire = self
+
+        class _Port:
+            def open(self, loop: object, families: object) -> None:
+                return None
+
+            def close(self, loop: object) -> None:
+                return None
+
+            def send(self, data: bytes, local: Endpoint, remote: Endpoint) -> None:
+                wire.deliver(data, local, remote)
+
+        daemon.sockets = _Port()  # type: ignore[assignment]
+
+    def deliver(self, data: bytes, local: Endpoint, remote: Endpoint) -> None:
+        self.sent += 1
+        peer = self.daemons.get(remote[0])
+        if peer is None or self.cut:
+            return
+        asyncio.get_running_loop().call_soon(peer._datagram, data, remote, local)
+
+
+def make_daemon(tmp: Path, name: str, address: str, text: str, wire: Wire) -> Daemon:
+    path = tmp / f"{name}.yaml"
+    path.write_text(text)
+    kernel = FakeKernel()  # eth0 carries the outer address (`external-interface eth0`)
+    daemon = Daemon(str(path), kernel, socket_path=str(tmp / f"{name}.sock"))
+    wire.attach(address, daemon)
+    return daemon
+
+
+async def seed(daemon: Daemon, address: str) -> None:
+    kernel = daemon.kernel
+    assert isinstance(kernel, FakeKernel)
+    await kernel.add_address("eth0", f"{address}/24")
+
+
+async def until(cond: Callable[[], bool], turns: int = 5000) -> None:
+    """Yield to the loop until `cond` holds: exchanges need loop turns, never wall time."""
+    for _ in range(turns):
+        if cond():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
