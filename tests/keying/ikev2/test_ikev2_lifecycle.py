@@ -15,7 +15,7 @@ from xfrmctl.keying.ikev2.actions import (
     PeerDead,
     Reason,
 )
-from xfrmctl.keying.ikev2.settings import ChildConfig
+from xfrmctl.keying.ikev2.settings import ChildConfig, Mode
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 
 
@@ -243,3 +243,55 @@ def test_kernel_expire_soft_rekeys_hard_deletes(h):
     assert net.a.of(DeleteChild)[-1].reason is Reason.EXPIRED
     assert net.a.engine.child_expired(12345, True, net.now) == []
     assert net.a.engine.counters["expire for an unknown child SA"] == 1
+
+
+def test_reauthentication_is_make_before_break(h):
+    net = established(h, a_kw={"reauth": True}, b_kw={"lifetime_seconds": 36000})
+    old_ref = ike_ref(net.a)
+    (sa,) = net.a.engine.sessions.values()
+    net.advance(sa.rekey_at - 1)
+    old_a, old_b = only_child(net.a), only_child(net.b)
+    mark_a, mark_b = len(net.a.events), len(net.b.events)
+    net.advance(sa.rekey_at + 10)
+    assert net.a.engine.counters["reauthentication started"] == 1
+    assert len(net.a.of(IkeEstablished)) == 2 and len(net.b.of(IkeEstablished)) == 2
+    new_ref = net.a.of(IkeEstablished)[1].ike_sa
+    assert new_ref != old_ref
+    for s, old, mark in ((net.a, old_a, mark_a), (net.b, old_b, mark_b)):
+        (gone,) = s.of(IkeDeleted)
+        assert gone.ike_sa == old_ref
+        assert gone.reason is (Reason.REAUTH if s is net.a else Reason.PEER_DELETED)
+        new = only_child(s)
+        assert new.ike_sa == new_ref and new.reqid == old.reqid
+        kinds = [
+            (type(e).__name__, e.unique_id)
+            for e in s.events[mark:]
+            if isinstance(e, InstallChild | DeleteChild)
+        ]
+        # the new child is up before the old one goes
+        assert kinds == [("InstallChild", new.unique_id), ("DeleteChild", old.unique_id)]
+    assert h.mirrored(only_child(net.a), only_child(net.b))
+    assert len(net.a.engine.sessions) == 1 and len(net.b.engine.sessions) == 1
+
+
+def test_tfc_padding_allowed_only_when_configured_and_accepted(h):
+    net = h.pair()
+    for side, peer in ((net.a, "to-b"), (net.b, "to-a")):
+        conf = side.engine.peers[peer]
+        side.engine.peers[peer] = replace(
+            conf, children=(replace(conf.children[0], tfc_padding=True),)
+        )
+    net.feed(net.a, net.a.engine.initiate("to-b", "net", net.now))
+    net.run()
+    assert only_child(net.a).tfc_padding and only_child(net.b).tfc_padding
+
+
+def test_transport_mode_refuses_tfc_padding(h):
+    net = h.pair()
+    for side, peer in ((net.a, "to-b"), (net.b, "to-a")):
+        conf = side.engine.peers[peer]
+        child = replace(conf.children[0], tfc_padding=True, mode=Mode.TRANSPORT)
+        side.engine.peers[peer] = replace(conf, children=(child,))
+    net.feed(net.a, net.a.engine.initiate("to-b", "net", net.now))
+    net.run()
+    assert not only_child(net.a).tfc_padding and not only_child(net.b).tfc_padding

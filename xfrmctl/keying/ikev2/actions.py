@@ -49,6 +49,7 @@ class Reason(StrEnum):
     CRYPTO_FAILURE = "cryptographic failure"
     REPLACED = "replaced by INITIAL_CONTACT"
     REDUNDANT = "redundant SA from a rekey collision"
+    REAUTH = "replaced by reauthentication"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class InstallChild:
     lifetime: Lifetime
     initiator: bool  # we initiated the exchange that created it
     dh_group: int | None  # PFS group of the exchange, None without PFS
+    tfc_padding: bool = False  # we may add TFC padding (configured, and the peer accepts it)
     rekey_of: int | None = None  # unique_id of the child SA this one replaces
 
 

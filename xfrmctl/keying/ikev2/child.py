@@ -44,6 +44,7 @@ class ChildSa:
     integ_key_out: bytes = field(repr=False, default=b"")
     state: ChildState = ChildState.INSTALLED
     rekey_of: int | None = None
+    peer_refuses_tfc: bool = False
 
     @property
     def name(self) -> str:
@@ -96,6 +97,7 @@ def install_action(
         ),
         initiator=child.initiator,
         dh_group=child.dh_group,
+        tfc_padding=child.config.tfc_padding and not child.peer_refuses_tfc,
         rekey_of=child.rekey_of,
     )
 

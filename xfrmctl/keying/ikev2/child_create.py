@@ -71,6 +71,8 @@ class ChildRequest:
         out: list[wire.Payload] = []
         if self.config.mode is Mode.TRANSPORT:
             out.append(wire.notify(NotifyType.USE_TRANSPORT_MODE))
+            # the kernel strips TFC padding only from tunnel-mode packets
+            out.append(wire.notify(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED))
         out.append(wire.sa_payload([(i + 1, p, spi) for i, p in enumerate(proposals)]))
         if not in_auth:
             self.nonce = s.ctx.nonce()
@@ -201,6 +203,7 @@ def finish_initiator(
         now=now,
         rekey_of=req.rekey_of,
     )
+    child.peer_refuses_tfc = msg.notify(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED) is not None
     s.install_child(child)
     return child
 
@@ -300,8 +303,10 @@ def answer_request(
         now=now,
         rekey_of=rekey_of.unique_id if rekey_of is not None else None,
     )
+    child.peer_refuses_tfc = msg.notify(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED) is not None
     if conf.mode is Mode.TRANSPORT:
         out.append(wire.notify(NotifyType.USE_TRANSPORT_MODE))
+        out.append(wire.notify(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED))
     answer = Chosen(chosen.protocol, chosen.encr, chosen.integ, None, chosen.dh, chosen.esn)
     out.append(wire.sa_payload([(chosen.number, answer.as_proposal(), spi_in.to_bytes(4, "big"))]))
     if not in_auth:

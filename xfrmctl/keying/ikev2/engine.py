@@ -64,6 +64,7 @@ class Ikev2Engine:
         self._unique = 0
         self._reqids: dict[tuple[str, str], int] = {}
         self._esp_spis: set[int] = set()
+        self._pending_new: list[Ikev2Session] = []  # created by sessions, registered in _finish
         self.cookies = CookieJar(rng, self.settings.cookie_rotate_seconds)
         self.raise_internal_errors = False  # tests set this to see bugs instead of counters
         self.ctx = SessionContext(
@@ -76,6 +77,7 @@ class Ikev2Engine:
             new_ike_spi=self._new_ike_spi,
             wall_clock=wall_clock or _posix_utc,
             has_other_sa=self._has_other_sa,
+            reauthenticate=self._reauthenticate,
         )
 
     # ------------------------------------------------------------------ ids
@@ -108,6 +110,22 @@ class Ikev2Engine:
 
     # ------------------------------------------------------------------ bookkeeping
 
+    def _reauthenticate(self, old: Ikev2Session, now: float) -> None:
+        """Make-before-break: a fresh IKE SA with the same children; the old one is deleted
+        once the new one is up (see `_finish`)."""
+        configs = list(dict.fromkeys(c.config for c in old.children.values()))
+        # the peer's current address (it may be a dynamic or NATed peer), port 500 unless NAT-T
+        s = self._new_initiator(old.peer, now, local=old.local, remote=old.remote)
+        if configs:
+            s.first_child = ChildRequest.for_config(configs[0])
+            for conf in configs[1:]:
+                s.queue.append(ChildCreateTask.new(conf, None, None))
+        s.reauth_of = old
+        self._pending_new.append(s)
+        s.queue_task(ike_init.IkeInitTask(old.peer), now)
+        old.emit_all(s.drain())
+        self._count("reauthentication started")
+
     def _has_other_sa(self, s: Ikev2Session) -> bool:
         return any(
             o is not s and not o.closed and o.peer.name == s.peer.name and o.established
@@ -123,6 +141,17 @@ class Ikev2Engine:
 
     def _finish(self, s: Ikev2Session, actions: list[Action], now: float) -> list[Action]:
         """After any call into a session: adopt rekeyed SAs, INITIAL_CONTACT, forget closed SAs."""
+        for new in self._pending_new:
+            self._register(new)
+            self._reschedule(new)
+        self._pending_new.clear()
+        for sess in list(self.sessions.values()):
+            old = sess.reauth_of
+            if old is not None and (sess.established or sess.closed):
+                sess.reauth_of = None
+                if sess.established and not old.closed:
+                    actions += old.delete(now, Reason.REAUTH)
+                    self._reschedule(old)
         pending = [s]
         while pending:
             cur = pending.pop()
@@ -283,6 +312,26 @@ class Ikev2Engine:
 
     # ------------------------------------------------------------------ commands
 
+    def _new_initiator(
+        self,
+        conf: PeerConfig,
+        now: float,
+        *,
+        local: Endpoint | None = None,
+        remote: Endpoint | None = None,
+    ) -> Ikev2Session:
+        assert remote is not None or conf.remote_address is not None
+        return Ikev2Session(
+            self.ctx,
+            conf,
+            initiator=True,
+            spi_i=self._new_ike_spi(),
+            spi_r=0,
+            local=local or (conf.local_address, conf.local_port),
+            remote=remote or (str(conf.remote_address), conf.remote_port),
+            now=now,
+        )
+
     def _peer(self, name: str) -> PeerConfig:
         try:
             return self.peers[name]
@@ -294,7 +343,7 @@ class Ikev2Engine:
 
     def _usable(self, peer: str) -> Ikev2Session | None:
         for s in self.sessions_of(peer):
-            if s.phase in (Phase.INIT, Phase.AUTH, Phase.ESTABLISHED):
+            if s.phase in (Phase.INIT, Phase.AUTH, Phase.ESTABLISHED) and s.reauth_of is None:
                 return s
         return None
 
@@ -327,16 +376,7 @@ class Ikev2Engine:
             return []
         if conf.remote_address is None:
             raise EngineError(f"peer {peer!r} has no remote address to initiate to")
-        s = Ikev2Session(
-            self.ctx,
-            conf,
-            initiator=True,
-            spi_i=self._new_ike_spi(),
-            spi_r=0,
-            local=(conf.local_address, conf.local_port),
-            remote=(conf.remote_address, conf.remote_port),
-            now=now,
-        )
+        s = self._new_initiator(conf, now)
         if child_conf is not None:
             s.first_child = ChildRequest.for_config(child_conf, local_ts, remote_ts)
         self._register(s)

@@ -76,6 +76,7 @@ class SessionContext:
     new_ike_spi: Callable[[], int]
     wall_clock: Callable[[float], datetime]  # engine time -> UTC, for certificate validity
     has_other_sa: Callable[[Ikev2Session], bool]  # another live IKE SA with the same peer?
+    reauthenticate: Callable[[Ikev2Session, float], None]  # start this SA's replacement
 
     def nonce(self) -> bytes:
         return self.rng(32)
@@ -161,6 +162,7 @@ class Ikev2Session:
         self.child_collisions: dict[int, PassiveRekey] = {}  # old child id -> peer's rekey of it
         self.expired_spis: dict[int, int] = {}  # expired child id -> inbound SPI to announce
         self.first_child: ChildRequest | None = None  # requested with IKE_AUTH
+        self.reauth_of: Ikev2Session | None = None  # the SA this one replaces once established
         self.peer_hashes: tuple[int, ...] = ()  # peer's SIGNATURE_HASH_ALGORITHMS
         self.reassembler = wire.new_reassembler(ctx.settings)
         self._out: list[Action] = []
@@ -346,7 +348,6 @@ class Ikev2Session:
         self.after_response(now)
 
     def dispatch_request(self, msg: wire.Inbound, now: float) -> list[wire.Payload] | None:
-
         if msg.exchange is ExchangeType.IKE_AUTH:
             if self.initiator or self.phase is not Phase.AUTH:
                 self.ctx.count("unexpected IKE_AUTH request")
@@ -391,7 +392,6 @@ class Ikev2Session:
         return min(times) if times else None
 
     def on_timer(self, now: float) -> list[Action]:
-
         if self.phase is Phase.CLOSED:
             return []
         verdict = self.retrans.on_timer(now)
@@ -413,7 +413,7 @@ class Ikev2Session:
         if self.rekey_at is not None and now >= self.rekey_at and self.established:
             self.rekey_at = None
             if self.peer.reauth:
-                self.expire_at = now  # Junos reauth: the daemon re-initiates on IkeDeleted(EXPIRED)
+                self.ctx.reauthenticate(self, now)
             elif not self.has_task(ike_rekey.IkeRekeyTask):
                 self.queue_task(ike_rekey.IkeRekeyTask(), now)
         due = [d for d in self.delayed if d.at <= now]
@@ -528,13 +528,11 @@ class Ikev2Session:
             self.fail(reason)
             return
         for c in list(self.children.values()):
-            self.remove_child(c, Reason.IKE_SA_GONE if reason is not reason.PEER_DELETED
-                              else Reason.PEER_DELETED)  # fmt: skip
+            self.remove_child(c, reason)
         self.emit(IkeDeleted(self.ref, self.peer.name, reason))
         self.close()
 
     def peer_dead(self, now: float) -> None:
-
         if self.phase in (Phase.INIT, Phase.AUTH):
             self.fail(Reason.PEER_NOT_RESPONDING)
             return
@@ -561,7 +559,6 @@ class Ikev2Session:
         return self.drain()
 
     def rekey_child(self, unique_id: int, now: float) -> list[Action]:
-
         child = self.children.get(unique_id)
         if child is not None and child.state is ChildState.INSTALLED and self.established:
             child.rekey_at = None
@@ -569,31 +566,27 @@ class Ikev2Session:
         return self.drain()
 
     def rekey_ike(self, now: float) -> list[Action]:
-
         if self.established and not self.has_task(ike_rekey.IkeRekeyTask):
             self.rekey_at = None
             self.queue_task(ike_rekey.IkeRekeyTask(), now)
         return self.drain()
 
     def delete_child(self, unique_id: int, now: float) -> list[Action]:
-
         if unique_id in self.children and self.established:
             self.queue_task(informational.ChildDeleteTask(unique_id), now)
         return self.drain()
 
-    def delete(self, now: float) -> list[Action]:
-
+    def delete(self, now: float, reason: Reason = Reason.LOCAL_DELETE) -> list[Action]:
         if self.phase in (Phase.INIT, Phase.AUTH):
-            self.fail(Reason.LOCAL_DELETE)
+            self.fail(reason)
         elif self.phase in (Phase.ESTABLISHED, Phase.REKEYED) and not self.has_task(
             informational.IkeDeleteTask
         ):
             self.queue.clear()
-            self.queue_task(informational.IkeDeleteTask(Reason.LOCAL_DELETE), now, front=True)
+            self.queue_task(informational.IkeDeleteTask(reason), now, front=True)
         return self.drain()
 
     def liveness_check(self, now: float) -> list[Action]:
-
         if self.established and not self.has_task(informational.LivenessTask):
             if self.active is not None:
                 # an exchange is already outstanding: its retransmissions prove liveness

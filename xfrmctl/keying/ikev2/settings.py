@@ -78,7 +78,9 @@ class ChildConfig:
     rekey_jitter: float = 0.1  # ...minus up to this fraction, drawn from the rng
     if_id: int | None = None
     replay_window: int = 32
-    tfc_padding: bool = False  # we never ask for TFC; True would tell the peer we accept it
+    tfc_padding: bool = (
+        False  # pad outbound ESP for traffic-flow confidentiality if the peer allows
+    )
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -112,7 +114,7 @@ class PeerConfig:
     lifetime_seconds: int = 28800
     rekey_margin: float = 0.1
     rekey_jitter: float = 0.1
-    reauth: bool = False  # Junos reauth-frequency: recreate the IKE SA instead of rekeying
+    reauth: bool = False  # re-authenticate (new IKE SA, make-before-break) instead of rekeying
     retransmit: RetransmitPolicy = field(default_factory=RetransmitPolicy)
     fragmentation: bool = True
     fragment_size: int = 1280  # max IKE datagram (IP payload) size when fragmenting
