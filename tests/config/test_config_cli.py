@@ -100,3 +100,30 @@ def test_convert_refuses_a_broken_file(tmp_path: Path) -> None:
 def test_convert_rejects_unknown_target(data_dir: Path) -> None:
     result = runner.invoke(app, ["config", "convert", str(data_dir / "base.set"), "--to", "xml"])
     assert result.exit_code == 2
+
+
+def test_schema_of_a_hierarchy() -> None:
+    result = runner.invoke(app, ["config", "schema", "security", "ipsec", "vpn-monitor-options"])
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "interval <a number in range 2..3600>;  # default 10\n"
+        "threshold <a number in range 1..65536>;  # default 10\n"
+    )
+
+
+def test_schema_names_opaque_and_secret_statements() -> None:
+    result = runner.invoke(app, ["config", "schema"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert (
+        "    nat ...;  # ignored: SRX-only statement, accepted and ignored: NAT on Linux is "
+        "configured in nftables" in lines
+    )
+    assert "                ascii-text <a key>;  # secret" in lines
+    assert "interfaces (st0) {" in lines
+
+
+def test_schema_unknown_hierarchy() -> None:
+    result = runner.invoke(app, ["config", "schema", "security", "bogus"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: no hierarchy 'security bogus' (at 'bogus')\n"

@@ -14,6 +14,7 @@ import typer
 from xfrmctl.config import emit
 from xfrmctl.config.errors import Location, Severity
 from xfrmctl.config.loader import FORMATS, LoadResult, load_file
+from xfrmctl.config.reference import grammar_reference
 
 config_app = typer.Typer(
     name="config",
@@ -107,3 +108,18 @@ def convert(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@config_app.command("schema")
+def schema(
+    path: Annotated[
+        list[str] | None,
+        typer.Argument(help="Keywords to start from, e.g. security ipsec vpn."),
+    ] = None,
+) -> None:
+    """Print every statement xfrmctl accepts, with values, ranges and defaults."""
+    try:
+        typer.echo(grammar_reference(tuple(path or ())), nl=False)
+    except KeyError as exc:
+        typer.echo(f"error: no hierarchy '{' '.join(path or ())}' (at '{exc.args[0]}')", err=True)
+        raise typer.Exit(1) from None
