@@ -19,7 +19,9 @@ from xfrmctl.keying.ikev2.actions import (
 )
 from xfrmctl.keying.ikev2.child import ChildState
 from xfrmctl.keying.ikev2.engine import EngineError, Ikev2Engine
-from xfrmctl.keying.ikev2.settings import ChildConfig, ConfigError, EngineSettings, PskAuth
+from xfrmctl.keying.ikev2.identity import Identity
+from xfrmctl.keying.ikev2.session import Phase
+from xfrmctl.keying.ikev2.settings import ChildConfig, ConfigError, EngineSettings, Mode, PskAuth
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.message import parse_message
 from xfrmctl.keying.payloads import NotifyPayload
@@ -514,3 +516,89 @@ def test_settings_reject_nonsense(h):
         peer.child("nope")
     assert by_name("x25519").ike_id == 31
     assert EngineSettings().half_open_limit == 1000
+
+
+def auth_request_in_flight(h: Any) -> Any:
+    """A pair where a's IKE_AUTH request is in flight (b answered IKE_SA_INIT)."""
+    net = h.pair()
+    net.feed(net.a, net.a.engine.initiate("to-b", "net", 0.0))
+    net.step()
+    net.step()
+    return net
+
+
+def b_answers(h: Any, net: Any, payloads: list[Any]) -> Any:
+    """Replace a's in-flight IKE_AUTH by a hand-made one (same SA, same message ID)."""
+    (pkt,) = [p for p in net.queue if p.src == "a"]
+    net.queue.remove(pkt)
+    sa = h.session_of(net.a)
+    msg = wire.Inbound.parse(pkt.data)
+    hdr = wire.Header(sa.spi_i, sa.spi_r, msg.exchange, msg.mid, response=False, initiator=True)
+    (data,) = sa.crypto.protect(hdr, payloads, fragment_size=None)
+    replies = []
+    for act in net.b.engine.receive(data, pkt.dest, pkt.source, net.now):
+        if isinstance(act, Send):
+            replies.append(act)
+        else:
+            net.b.events.append(act)
+    (reply,) = replies
+    return sa.crypto.unprotect(wire.Inbound.parse(reply.data), sa.reassembler, net.now)
+
+
+def test_ike_auth_without_auth_payload(h):
+    net = auth_request_in_flight(h)
+    r = b_answers(h, net, [wire.id_payload(initiator=True, identity=Identity.parse(A[0]))])
+    assert notify_types(r) == [NotifyType.INVALID_SYNTAX]
+    assert net.b.of(IkeFailed)[0].reason is Reason.INVALID_SYNTAX
+    assert net.b.engine.sessions == {}
+
+
+def test_ike_auth_identity_without_configuration(h):
+    net = auth_request_in_flight(h)
+    r = b_answers(
+        h,
+        net,
+        [
+            wire.id_payload(initiator=True, identity=Identity.parse("who.example")),
+            wire.auth(2, b"\0" * 32),
+        ],
+    )
+    assert notify_types(r) == [NotifyType.AUTHENTICATION_FAILED]
+    assert net.b.of(IkeFailed)[0].reason is Reason.NO_MATCHING_PEER
+
+
+def test_child_request_refusals_in_create_child_sa(h):
+    net = established(h)
+    # transport mode configured here, tunnel requested
+    (sb,) = net.b.engine.sessions.values()
+    child = replace(sb.peer.children[0], mode=Mode.TRANSPORT)
+    sb.peer = replace(sb.peer, children=(child,))
+    r = h.inject(net, "a", ExchangeType.CREATE_CHILD_SA, child_payloads(h, net))
+    assert notify_types(r) == [NotifyType.NO_PROPOSAL_CHOSEN]
+    assert net.b.of(ChildFailed)[-1].detail == "child net needs transport mode"
+    sb.peer = replace(sb.peer, children=(replace(child, mode=Mode.TUNNEL),))
+    # an ESP proposal without a 4-byte SPI
+    payloads = child_payloads(h, net)
+    payloads[0] = wire.sa_payload([(1, parse_proposal("aes256gcm16", ProtocolId.ESP), b"")])
+    r = h.inject(net, "a", ExchangeType.CREATE_CHILD_SA, payloads)
+    assert notify_types(r) == [NotifyType.INVALID_SYNTAX]
+
+
+def test_pfs_child_with_invalid_dh_value(h):
+    net = established(h, a_kw={"pfs": "x25519"}, b_kw={"pfs": "x25519"})
+    r = h.inject(
+        net,
+        "a",
+        ExchangeType.CREATE_CHILD_SA,
+        child_payloads(h, net, pfs="x25519", ke=wire.ke(31, b"\0" * 32)),
+    )
+    assert notify_types(r) == [NotifyType.NO_PROPOSAL_CHOSEN]
+    assert net.b.of(ChildFailed)[-1].detail == "invalid DH public value"
+
+
+def test_create_child_on_a_rekeyed_ike_sa_is_temporary_failure(h):
+    net = established(h)
+    (sb,) = net.b.engine.sessions.values()
+    sb.phase = Phase.REKEYED
+    r = h.inject(net, "a", ExchangeType.CREATE_CHILD_SA, child_payloads(h, net))
+    assert notify_types(r) == [NotifyType.TEMPORARY_FAILURE]
