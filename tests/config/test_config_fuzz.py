@@ -53,3 +53,19 @@ yaml_values = st.recursive(
 @given(st.dictionaries(st.sampled_from(KEYWORDS), yaml_values, max_size=4))
 def test_random_yaml_structures(data: dict[str, object]) -> None:
     _no_crash(yaml.safe_dump(data), "yaml")
+
+
+def test_yaml_alias_bomb_is_refused_quickly() -> None:
+    lines = ["a0: &a0 {k0: x, k1: x, k2: x, k3: x, k4: x, k5: x, k6: x, k7: x, k8: x, k9: x}"]
+    for i in range(1, 9):
+        members = ", ".join(f"k{j}: *a{i - 1}" for j in range(10))
+        lines.append(f"a{i}: &a{i} {{{members}}}")
+    lines.append("security: *a8")
+    result = load_text("\n".join(lines) + "\n", "bomb.yaml")
+    assert [str(d) for d in result.errors] == ["bomb.yaml:1: error: more than 50000 statements"]
+
+
+def test_deeply_nested_text_is_refused() -> None:
+    deep = "security {" * 5000 + "}" * 5000
+    result = load_text(deep, "deep.conf")
+    assert [str(d) for d in result.errors] == ["deep.conf:1: error: blocks nested deeper than 64"]

@@ -7,6 +7,8 @@ from xfrmctl.config.lexer import Kind, Token, tokenize
 from xfrmctl.config.statements import Statement, Word, drop_prefixed, make_list, shown
 
 _PREFIXES = ("inactive:", "protect:", "replace:")
+MAX_DEPTH = 64
+"""Blocks nested deeper than any grammar path are refused before recursion runs out."""
 
 
 class _Parser:
@@ -17,6 +19,7 @@ class _Parser:
         self.diags = diags
         self.statements: list[Statement] = []
         self.inactive: list[tuple[tuple[Word, ...], Token]] = []
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -86,9 +89,14 @@ class _Parser:
                     self.diags.error(token.location, "", "'{' without a statement before it")
                     return False
                 full = (*prefix, *words)
+                self.depth += 1
+                if self.depth > MAX_DEPTH:
+                    self.diags.error(token.location, "", f"blocks nested deeper than {MAX_DEPTH}")
+                    return False
                 before = len(self.statements)
                 if not self.parse_block(full, token):
                     return False
+                self.depth -= 1
                 if len(self.statements) == before:
                     self.statements.append(Statement(full, words[0].location))
                 if inactive:

@@ -20,6 +20,14 @@ def _scalar_text(node: yaml.ScalarNode) -> str:
     return str(node.value)
 
 
+MAX_STATEMENTS = 50_000
+"""Far beyond any real configuration; stops alias bombs (``&a [*a, *a, ...]``) early."""
+
+
+class _TooBig(Exception):
+    pass
+
+
 def parse_yaml(text: str, file: str, diags: Diagnostics) -> list[Statement]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -41,6 +49,8 @@ def parse_yaml(text: str, file: str, diags: Diagnostics) -> list[Statement]:
         return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def walk(node: yaml.Node, prefix: tuple[Word, ...]) -> None:
+        if len(statements) > MAX_STATEMENTS:
+            raise _TooBig
         shown = " ".join(w.text for w in prefix)
         if isinstance(node, yaml.MappingNode):
             if not node.value and prefix:
@@ -78,5 +88,12 @@ def parse_yaml(text: str, file: str, diags: Diagnostics) -> list[Statement]:
         else:
             diags.error(loc(node), shown, "unsupported YAML node")
 
-    walk(root, ())
+    try:
+        walk(root, ())
+    except _TooBig:
+        diags.error(Location(file, 1), "", f"more than {MAX_STATEMENTS} statements")
+        return []
+    except RecursionError:
+        diags.error(Location(file, 1), "", "nested too deeply")
+        return []
     return statements
