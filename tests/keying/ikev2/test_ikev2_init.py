@@ -269,3 +269,17 @@ def test_algorithm_matrix(h, ike, esp):
     (cb,) = net.b.of(InstallChild)
     assert h.mirrored(ca, cb)
     assert net.a.of(IkeEstablished)[0].encr.name == ike.split("-")[0]
+
+
+def test_ipv6_peers_and_selectors(h):
+    a6, b6 = "2001:db8::1", "2001:db8:ffff::2"
+    pa = h.psk_peer("to-b", a6, b6, local_ts="2001:db8:1::/48", remote_ts="2001:db8:2::/48")
+    pb = h.psk_peer("to-a", b6, a6, local_ts="2001:db8:2::/48", remote_ts="2001:db8:1::/48")
+    net = h.Net(Ikev2Engine([pa], h.Rng("a6")), Ikev2Engine([pb], h.Rng("b6")))
+    up(net)
+    (ea,) = net.a.of(IkeEstablished)
+    assert ea.remote == (b6, 500) and ea.remote_id == b6 and ea.remote_id_type == "ipv6_addr"
+    (ca,) = net.a.of(InstallChild)
+    (cb,) = net.b.of(InstallChild)
+    assert h.mirrored(ca, cb)
+    assert [str(t) for t in ca.remote_ts] == ["2001:db8:2::/48"]

@@ -18,7 +18,7 @@ from xfrmctl.keying.errors import CryptoError, UnknownTransform
 from xfrmctl.keying.ikev2 import ike_rekey, informational, wire
 from xfrmctl.keying.ikev2.actions import ChildFailed, Reason
 from xfrmctl.keying.ikev2.child import ChildSa, ChildState, child_lifetimes
-from xfrmctl.keying.ikev2.proposals import Chosen, Offered, accept_answer, select, with_pfs
+from xfrmctl.keying.ikev2.proposals import Chosen, accept_answer, select, with_pfs
 from xfrmctl.keying.ikev2.session import Ikev2Session, Phase, Task, notify_error
 from xfrmctl.keying.ikev2.settings import ChildConfig, Mode
 from xfrmctl.keying.ikev2.ts import TrafficSelector, acceptable_answer, narrow
@@ -257,7 +257,8 @@ def answer_request(
     if best is None:
         return _refuse(s, NotifyType.TS_UNACCEPTABLE, "no child configuration fits the selectors")
     conf, local_ts, remote_ts = best
-    proposals = with_pfs(conf.proposals, None if in_auth else _peer_group(conf, msg))
+    # with PFS the peer must offer our configured group (RFC 7296 1.3.1)
+    proposals = with_pfs(conf.proposals, None if in_auth else conf.pfs_group)
     chosen = select(proposals, offered_esp, with_dh=not in_auth)
     if chosen is None:
         return _refuse(s, NotifyType.NO_PROPOSAL_CHOSEN, f"child {conf.name}: no proposal chosen",
@@ -320,11 +321,6 @@ def answer_request(
 
 def _volume(selectors: list[TrafficSelector]) -> int:
     return sum(int(t.end) - int(t.start) + 1 for t in selectors)
-
-
-def _peer_group(conf: ChildConfig, msg: wire.Inbound) -> Transform | None:
-    """Our PFS group for this answer: the configured one (the peer must match it)."""
-    return conf.pfs_group
 
 
 def _refuse(s: Ikev2Session, notify: NotifyType, why: str, child: str = "") -> ResponderChild:
@@ -494,7 +490,3 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
     if old is not None and old.state is ChildState.REKEYING:
         s.child_collisions[old.unique_id] = PassiveRekey(ni, nr, result.child.unique_id)
     return result.payloads
-
-
-def offered_protocols(offered: list[Offered]) -> set[ProtocolId]:
-    return {o.proposal.protocol for o in offered}

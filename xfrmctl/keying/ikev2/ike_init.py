@@ -241,7 +241,7 @@ def respond(
     if s.peer_fragmentation and peer.fragmentation:
         payloads.append(wire.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
     payloads.append(wire.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, _signature_hashes()))
-    if isinstance(peer.auth, CertAuth) and peer.auth.send_certreq:
+    if isinstance(peer.auth, CertAuth) and peer.send_certreq:
         certreq = certauth.certreq_payload(peer.auth)
         if certreq is not None:
             payloads.append(certreq)

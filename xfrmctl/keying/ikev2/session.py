@@ -9,11 +9,12 @@ most one task of its own at a time (window size 1) and answers the peer's reques
 from __future__ import annotations
 
 import collections
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from xfrmctl.keying.constants import ExchangeType, NotifyType
 from xfrmctl.keying.errors import CryptoError, ParseError
@@ -59,10 +60,6 @@ class Phase(Enum):
     CLOSED = "closed"  # gone; the engine forgets it
 
 
-class Counters(Protocol):
-    def count(self, reason: str) -> None: ...
-
-
 @dataclass
 class SessionContext:
     """What every session of one engine shares: randomness, ids, settings, counters."""
@@ -85,18 +82,19 @@ class SessionContext:
         return int.from_bytes(self.rng(2), "big") / 65535.0 * fraction
 
 
-class Task:
+class Task(ABC):
     """An exchange we initiate: build the request, then process the response."""
 
     exchange: ExchangeType = ExchangeType.INFORMATIONAL
     name = "task"
 
+    @abstractmethod
     def build(self, s: Ikev2Session, now: float) -> list[wire.Payload] | None:
         """The request's payloads; None when the task became pointless and is dropped."""
-        raise NotImplementedError
 
+    @abstractmethod
     def on_response(self, s: Ikev2Session, msg: wire.Inbound, now: float) -> None:
-        raise NotImplementedError
+        """Process the (decrypted) response."""
 
     def on_give_up(self, s: Ikev2Session, now: float) -> None:
         """The peer never answered: by default the IKE SA is dead."""
@@ -451,12 +449,6 @@ class Ikev2Session:
         self.child_collisions.pop(child.unique_id, None)
         self.emit(delete_action(child, self.ref, local=self.local[0], remote=self.remote[0],
                                 reason=reason))  # fmt: skip
-
-    def child_by_spi_in(self, spi: int) -> ChildSa | None:
-        for c in self.children.values():
-            if c.spi_in == spi:
-                return c
-        return None
 
     def child_by_spi_out(self, spi: int) -> ChildSa | None:
         for c in self.children.values():

@@ -51,7 +51,6 @@ class CertAuth:
     ca_certificates: tuple[bytes, ...] = ()
     intermediates: tuple[bytes, ...] = ()
     crl: bytes | None = None
-    send_certreq: bool = True
 
 
 Auth = PskAuth | CertAuth
@@ -166,4 +165,3 @@ class EngineSettings:
     half_open_timeout: float = 30.0  # a responder SA not authenticated by then is dropped
     max_fragments: int = 64
     max_reassembly_bytes: int = 65535
-    nat_keepalive: float = 20.0
