@@ -65,7 +65,7 @@ security {
 
 def test_missing_semicolon_before_brace() -> None:
     assert messages("security { ike { respond-bad-spi 3 }}") == [
-        "t.conf:1: error: security ike respond-bad-spi 3: missing ';' before '}'"
+        "t.conf:1: error: security ike respond-bad-spi 3: missing ';' before '}' (column 36)"
     ]
 
 
@@ -77,14 +77,14 @@ def test_statement_without_semicolon_at_eof() -> None:
 
 
 def test_stray_closing_brace() -> None:
-    assert messages("}\n") == ["t.conf:1: error: unexpected '}'"]
+    assert messages("}\n") == ["t.conf:1: error: unexpected '}' (column 1)"]
 
 
 def test_unterminated_comment() -> None:
     assert messages("security {\n/* never closed\n") == [
         "t.conf:1: error: security: unexpected end of file: missing '}' for the block opened "
         "at line 1",
-        "t.conf:2: error: unterminated comment '/*'",
+        "t.conf:2: error: unterminated comment '/*' (column 1)",
     ]
 
 

@@ -168,8 +168,8 @@ def test_too_many_proposals(base_set: str) -> None:
 
 def test_unterminated_quote_and_list() -> None:
     assert messages('set security ike policy X description "open\n') == [
-        "t.set:1: error: unterminated quoted string"
+        "t.set:1: error: unterminated quoted string (column 39)"
     ]
     assert messages("set security ike gateway G address [ 1.1.1.1\n") == [
-        "t.set:1: error: missing ']' after list"
+        "t.set:1: error: missing ']' after the list at column 36"
     ]

@@ -95,7 +95,7 @@ def test_broken_curly_statement_with_key_is_not_echoed() -> None:
     lines = [str(d) for d in load_text(text, "k.conf").diagnostics]
     assert lines == [
         "k.conf:1: error: security ike policy P pre-shared-key ascii-text <secret>: missing ';' "
-        "before '}'"
+        "before '}' (column 65)"
     ]
 
 

@@ -42,7 +42,9 @@ class _Parser:
             if token.kind is Kind.RBRACE:
                 self.pos += 1
                 if opener is None:
-                    self.diags.error(token.location, "", "unexpected '}'")
+                    self.diags.error(
+                        token.location, "", f"unexpected '}}' (column {token.location.column})"
+                    )
                     continue
                 return True
             if not self.parse_statement(prefix):
@@ -73,7 +75,11 @@ class _Parser:
                     self.pos += 1
                 closing = self.peek()
                 if closing is None or closing.kind is not Kind.RBRACKET:
-                    self.diags.error(token.location, "", "missing ']' after list")
+                    self.diags.error(
+                        token.location,
+                        "",
+                        f"missing ']' after the list at column {token.location.column}",
+                    )
                     return False
                 self.pos += 1
                 words.append(make_list(members, token.location))
@@ -103,10 +109,18 @@ class _Parser:
                     self.inactive.append((full, token))
                 return True
             elif token.kind is Kind.RBRACE and words:
-                self.diags.error(token.location, shown((*prefix, *words)), "missing ';' before '}'")
+                self.diags.error(
+                    token.location,
+                    shown((*prefix, *words)),
+                    f"missing ';' before '}}' (column {token.location.column})",
+                )
                 return False
             else:
-                self.diags.error(token.location, "", f"unexpected '{token.text}'")
+                self.diags.error(
+                    token.location,
+                    "",
+                    f"unexpected '{token.text}' (column {token.location.column})",
+                )
                 return False
 
 

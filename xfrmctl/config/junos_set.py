@@ -36,14 +36,22 @@ def _words(tokens: list[Token], diags: Diagnostics) -> list[Word] | None:
                 members.append(Word(tokens[i].text, tokens[i].location))
                 i += 1
             if i >= len(tokens) or tokens[i].kind is not Kind.RBRACKET:
-                diags.error(token.location, "", "missing ']' after list")
+                diags.error(
+                    token.location,
+                    "",
+                    f"missing ']' after the list at column {token.location.column}",
+                )
                 return None
             if not members:
                 diags.error(token.location, "", "empty list '[ ]'")
                 return None
             words.append(make_list(members, token.location))
         else:
-            diags.error(token.location, "", f"unexpected '{token.text}' in a set command")
+            diags.error(
+                token.location,
+                "",
+                f"unexpected '{token.text}' in a set command (column {token.location.column})",
+            )
             return None
         i += 1
     return words

@@ -59,7 +59,7 @@ def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
             start = here(i)
             end = text.find("*/", i + 2)
             if end < 0:
-                diags.error(start, "", "unterminated comment '/*'")
+                diags.error(start, "", f"unterminated comment '/*' (column {start.column})")
                 return _drop_last_line(tokens)
             for j in range(i, end):
                 if text[j] == "\n":
@@ -82,7 +82,7 @@ def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
                 chars.append(text[i])
                 i += 1
             if i >= n:
-                diags.error(start, "", "unterminated quoted string")
+                diags.error(start, "", f"unterminated quoted string (column {start.column})")
                 return _drop_last_line(tokens)
             i += 1
             tokens.append(Token(Kind.WORD, "".join(chars), start, quoted=True))
