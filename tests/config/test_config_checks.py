@@ -242,8 +242,7 @@ def test_policy_based_vpn_references(base_set: str) -> None:
 def test_traceoptions_files_need_size(base_set: str) -> None:
     text = base_set + "set security ike traceoptions file ike.log files 5\n"
     assert diags(text) == [
-        "c.set:23: error: security ike traceoptions file files: a maximum number of files needs "
-        "a maximum file size (size) and a file name",
+        "c.set:23: error: security ike traceoptions file: size is required when files is set",
     ]
 
 
@@ -384,4 +383,18 @@ def test_routes_outside_tunnels_and_multipath_are_named(base_set: str) -> None:
         "route to the host's network configuration",
         "c.set:24: warning: routing-options static route 10.8.0.0/16 next-hop: not realised "
         "yet: only the first next hop is installed (no multipath)",
+    ]
+
+
+def test_traceoptions_file_size_range(base_set: str) -> None:
+    assert diags(base_set, "set security ike traceoptions file ike.log size 2g files 3\n") == [
+        "c.set:23: error: security ike traceoptions file size 2g: out of range 10k..1g"
+    ]
+    assert diags(base_set, "set security ike traceoptions file ike.log size 1m files 3\n") == []
+
+
+def test_traceoptions_size_needs_a_file_name(base_set: str) -> None:
+    assert diags(base_set, "set security ike traceoptions file size 1m\n") == [
+        "c.set:23: error: security ike traceoptions file: a file name is required with files "
+        "and size"
     ]

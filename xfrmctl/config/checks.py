@@ -658,25 +658,17 @@ def _security_policies(config: Config, diags: Diagnostics) -> None:
 
 
 def _traceoptions(config: Config, diags: Diagnostics) -> None:
+    """Spec §2.21.8: a number of files needs a size and a file name."""
     trace = config.ike_traceoptions
     if trace is None or trace.file is None:
         return
     f = trace.file
-    explicit_files = "files" in trace.origin.fields or f.files != 10
-    if f.name is None and (f.size is not None or explicit_files):
-        diags.error(
-            trace.origin.of("file"),
-            "security ike traceoptions file",
-            "files and size need a file name",
-        )
-    if f.size is not None and f.name is None:
-        return
-    if f.files != 10 and f.size is None:
-        diags.error(
-            trace.origin.of("file"),
-            "security ike traceoptions file files",
-            "a maximum number of files needs a maximum file size (size) and a file name",
-        )
+    path = "security ike traceoptions file"
+    has_files = "file.files" in trace.origin.fields
+    if has_files and f.size is None:
+        diags.error(trace.origin.of("file"), path, "size is required when files is set")
+    if (has_files or f.size is not None) and f.name is None:
+        diags.error(trace.origin.of("file"), path, "a file name is required with files and size")
 
 
 def _routing_instances(config: Config, diags: Diagnostics) -> None:

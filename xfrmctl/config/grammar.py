@@ -29,6 +29,7 @@ from xfrmctl.config.values import (
     NextHop,
     Prefix,
     SecretValue,
+    Size,
     St0Ref,
     Text,
     ValueType,
@@ -110,7 +111,7 @@ _SECRET_CHOICE = Container(
 _TRACE_FILE = Container(
     {
         "files": Leaf(Int(2, 1000), default=10),
-        "size": Leaf(Text()),
+        "size": Leaf(Size(10 * 1024, 1024**3)),
         "match": Leaf(Text()),
         "world-readable": Flag(),
         "no-world-readable": Flag(),

@@ -402,3 +402,34 @@ class FilePath(_Plain):
 
     def describe(self) -> str:
         return "an absolute file path"
+
+
+_SIZE = re.compile(r"([0-9]+)([kmg]?)")
+_SIZE_FACTOR = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+@dataclass(frozen=True)
+class Size(_Plain):
+    """A file size written as Junos does (``128k``, ``10m``, ``1g``), within [low, high] bytes."""
+
+    low: int
+    high: int
+
+    def parse(self, word: str, ctx: ParseContext) -> object:
+        match = _SIZE.fullmatch(word.lower())
+        if not match:
+            raise ValueProblem("expected a size such as 128k, 10m or 1g")
+        size = int(match.group(1)) * _SIZE_FACTOR[match.group(2)]
+        if not self.low <= size <= self.high:
+            raise ValueProblem(f"out of range {_human(self.low)}..{_human(self.high)}")
+        return word.lower()
+
+    def describe(self) -> str:
+        return f"a size in range {_human(self.low)}..{_human(self.high)} (k, m, g)"
+
+
+def _human(size: int) -> str:
+    for suffix in ("g", "m", "k"):
+        if size % _SIZE_FACTOR[suffix] == 0:
+            return f"{size // _SIZE_FACTOR[suffix]}{suffix}"
+    return str(size)
