@@ -42,7 +42,7 @@ from xfrmctl.netlink.port import (
     SaFilter,
     XfrmEvent,
     owned_policy,
-    owned_sa,
+    owned_reqid,
 )
 
 EVENT_GROUPS = (
@@ -284,9 +284,10 @@ class NetlinkKernel:
 
     async def flush_owned(self) -> tuple[int, int]:
         pols = [p for p in await self.list_policies() if owned_policy(p)]
-        sas = [sa for sa in await self.list_sas() if owned_sa(sa)]
+        # The counters view carries each SA's identity and reqid without decoding its keys.
+        sas = [c for c in await self.sa_counters() if owned_reqid(c.reqid)]
         ops: list[KernelOp] = [DeletePolicy(p.sel, p.dir, p.mark, p.if_id) for p in pols]
-        ops += [DeleteSa(sa.daddr, sa.spi, sa.proto, sa.mark) for sa in sas]
+        ops += [DeleteSa(c.daddr, c.spi, c.proto, c.mark) for c in sas]
         results = await self.apply(ops)
         for r in results:
             # Something else removed it meanwhile: the goal (gone) is reached.
