@@ -398,3 +398,103 @@ def test_traceoptions_size_needs_a_file_name(base_set: str) -> None:
         "c.set:23: error: security ike traceoptions file: a file name is required with files "
         "and size"
     ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "set routing-instances VR1 interface st0.0\n"
+            "set routing-instances VR2 interface st0.0\n",
+            [
+                "c.set:24: error: routing-instances VR2 interface st0.0: already in routing "
+                "instance 'VR1'"
+            ],
+        ),
+        (
+            "set routing-instances VR1 interface st0.7\n",
+            [
+                "c.set:23: error: routing-instances VR1 interface st0.7: interface st0.7 is not "
+                "configured"
+            ],
+        ),
+        (
+            "set routing-options static route 10.7.0.0/16 next-hop st0.7\n",
+            [
+                "c.set:23: error: routing-options static route 10.7.0.0/16 next-hop st0.7: "
+                "interface st0.7 is not configured"
+            ],
+        ),
+        (
+            "set routing-options static route 2001:db8::/32 next-hop 10.0.0.2\n",
+            [
+                "c.set:23: error: routing-options static route 2001:db8::/32 next-hop 10.0.0.2: "
+                "next hop address family differs from the prefix"
+            ],
+        ),
+        (
+            "set security ipsec vpn VPN1 ike proxy-identity local 10.0.0.0/8\n"
+            "set security ipsec vpn VPN1 ike proxy-identity remote 2001:db8::/32\n",
+            [
+                "c.set:23: error: security ipsec vpn VPN1 ike proxy-identity: local and remote "
+                "must be of the same address family"
+            ],
+        ),
+        (
+            "set security ipsec vpn VPN1 traffic-selector ts1 local-ip 10.0.0.0/8\n",
+            [
+                "c.set:23: error: security ipsec vpn VPN1 traffic-selector ts1: local-ip and "
+                "remote-ip are required"
+            ],
+        ),
+        (
+            "set security ipsec vpn VPN1 traffic-selector ts1 local-ip 10.0.0.0/8 remote-ip "
+            "10.1.0.0/16\nset security ipsec vpn VPN1 ike proxy-identity local 10.0.0.0/8\n",
+            [
+                "c.set:23: error: security ipsec vpn VPN1 traffic-selector: traffic-selector and "
+                "proxy-identity are mutually exclusive"
+            ],
+        ),
+        (
+            "set security ike gateway GW local-address 2001:db8::1\n",
+            [
+                "c.set:23: error: security ike gateway GW local-address: address family differs "
+                "from the peer address 198.51.100.2"
+            ],
+        ),
+        (
+            "set interfaces st0 unit 1 if-id 1\n",
+            ["c.set:23: error: interfaces st0 unit 1 if-id: if_id 1 is already used by st0.0"],
+        ),
+        (
+            "set security ike policy IKEPOL mode aggressive\n",
+            [
+                "c.set:23: warning: security ike policy IKEPOL mode: aggressive mode does not "
+                "exist in IKEv2 (gateway GW is v2-only); ignored"
+            ],
+        ),
+        (
+            "set security ike gateway GW dynamic hostname peer.example.net\n",
+            ["c.set:8: error: security ike gateway GW: address and dynamic are mutually exclusive"],
+        ),
+        (
+            "set security ike gateway GW external-interface st0.0\n",
+            [
+                "c.set:23: error: security ike gateway GW external-interface: a tunnel interface "
+                "cannot carry IKE; name the physical interface"
+            ],
+        ),
+        (
+            "set security ipsec vpn VPN1 manual gateway 198.51.100.2\n",
+            [
+                "c.set:17: error: security ipsec vpn VPN1: ike and manual are mutually exclusive",
+                "c.set:23: error: security ipsec vpn VPN1 manual: spi is required",
+                "c.set:23: error: security ipsec vpn VPN1 manual: external-interface is required",
+                "c.set:23: error: security ipsec vpn VPN1 manual: encryption is required for ESP",
+                "c.set:23: error: security ipsec vpn VPN1 manual: authentication is required",
+            ],
+        ),
+    ],
+)
+def test_more_commit_checks(base_set: str, extra: str, expected: list[str]) -> None:
+    assert diags(base_set, extra) == expected

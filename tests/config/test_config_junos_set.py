@@ -95,7 +95,10 @@ def test_several_errors_in_file_order(base_set: str) -> None:
         "t.set:24: error: security ike gateway GW nat-keepalive 0: out of range 1..300",
         "t.set:25: error: unknown statement 'bogus'; expected one of: xfrmctl, security, "
         "interfaces, routing-options, routing-instances, system, protocols, policy-options, "
-        "applications, access, firewall, snmp, services, chassis, groups, apply-groups, version",
+        "applications, access, firewall, snmp, services, chassis, vlans, bridge-domains, "
+        "ethernet-switching-options, switch-options, forwarding-options, class-of-service, "
+        "event-options, poe, virtual-chassis, schedulers, logical-systems, groups, apply-groups, "
+        "version",
     ]
 
 
