@@ -34,9 +34,9 @@ def test_base_loads_without_diagnostics(base_set: str) -> None:
 def test_unknown_keyword_lists_what_is_allowed(base_set: str) -> None:
     text = base_set + "set security ike proposal P1 lifetime 300\n"
     assert messages(text) == [
-        "t.set:23: error: security ike proposal P1: unknown statement 'lifetime'; expected one "
-        "of: description, authentication-method, dh-group, authentication-algorithm, "
-        "encryption-algorithm, lifetime-seconds"
+        "t.set:23: error: security ike proposal P1: unknown statement 'lifetime' (did you mean "
+        "'lifetime-seconds'?); expected one of: description, authentication-method, dh-group, "
+        "authentication-algorithm, encryption-algorithm, lifetime-seconds"
     ]
 
 

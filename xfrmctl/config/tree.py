@@ -6,6 +6,7 @@ statement; the model (`build.py`) and the writers (`emit.py`) both read it.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -133,8 +134,11 @@ class TreeBuilder:
             node = schema.children.get(word.text)
             if node is None or word.is_list:
                 if schema.positional is not None and not word.is_list:
-                    parsed = self._parse(schema.positional, word, block.path_text())
-                    if parsed is not None:
+                    where = block.path_text(word.text)
+                    parsed = self._parse(schema.positional, word, where)
+                    if parsed is None:
+                        self.failed.add(where)
+                    else:
                         block.positional = Value(parsed, word.location)
                     continue
                 self._unknown(block, word)
@@ -280,5 +284,8 @@ class TreeBuilder:
             allowed.append(block.schema.positional.describe())
         where = block.path_text()
         what = f"unknown statement '{word.text}'" if not word.is_list else "unexpected list"
+        close = difflib.get_close_matches(word.text, [k for k in block.schema.children if k], 1)
+        if close and not word.is_list:
+            what += f" (did you mean '{close[0]}'?)"
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         self.diags.error(word.location, where, what + hint)
