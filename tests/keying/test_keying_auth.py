@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xfrmctl.keying import auth
+from xfrmctl.keying import asn1, auth
 from xfrmctl.keying import transforms as tr
 from xfrmctl.keying.constants import AuthMethod, HashAlgorithm, IdType
 from xfrmctl.keying.errors import CryptoError, ParseError
@@ -179,3 +179,75 @@ def test_ecdsa_is_deterministic_rfc6979_vector():
     assert auth.sign(AuthMethod.DIGITAL_SIGNATURE, key, b"x") == auth.sign(
         AuthMethod.DIGITAL_SIGNATURE, key, b"x"
     )
+
+
+def test_der_helpers_long_form_and_errors():
+    value = bytes(200)
+    tlv = asn1.encode_tlv(0x04, value)
+    assert tlv[:3] == h("0481c8")
+    assert asn1.decode_tlv(tlv) == (0x04, value, len(tlv))
+    assert asn1.decode_oid(asn1.encode_oid("1.2.840.113549.1.1.11")[2:]) == "1.2.840.113549.1.1.11"
+    assert asn1.decode_integer(asn1.encode_integer(300)[2:]) == 300
+    for bad in (h("0481"), h("048100"), h("0485"), h("048200c8")):
+        with pytest.raises(ParseError):
+            asn1.decode_tlv(bad)
+    with pytest.raises(ParseError, match="OBJECT IDENTIFIER"):
+        asn1.decode_oid(h("2a86"))
+    with pytest.raises(ParseError, match="empty INTEGER"):
+        asn1.decode_integer(b"")
+
+
+PSS = "06092a864886f70d01010a"
+
+
+def _pss(params: str) -> bytes:
+    body = h(PSS) + bytes([0x30, len(h(params))]) + h(params)
+    return bytes([0x30, len(body)]) + body
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("a0023000", "without OID"),
+        ("a0020500", "not a SEQUENCE"),
+        ("a00d300b0609608648016503040209", "unsupported hash"),
+        ("a10d300b06092a864886f70d010107", "not MGF1"),
+        ("a2030401ff", "salt length"),
+        ("a203020102", None),
+        ("a303020102", "trailer"),
+        ("a4020500", "unknown RSASSA-PSS parameter"),
+    ],
+)  # fmt: skip
+def test_pss_parameter_errors(params, message):
+    if message is None:
+        assert auth.parse_algorithm_identifier(_pss(params)).salt_length == 2
+        return
+    with pytest.raises(ParseError, match=message):
+        auth.parse_algorithm_identifier(_pss(params))
+
+
+def test_pss_params_not_a_sequence_and_no_oid():
+    body = h(PSS) + h("0500")
+    with pytest.raises(ParseError, match="parameters are not a SEQUENCE"):
+        auth.parse_algorithm_identifier(bytes([0x30, len(body)]) + body)
+    with pytest.raises(ParseError, match="without OID"):
+        auth.parse_algorithm_identifier(h("30020500"))
+
+
+def test_scheme_key_mismatch_and_wrong_peer_key_type():
+    with pytest.raises(ValueError, match="Ed25519"):
+        auth._sign_raw(P256, auth.SignatureScheme("ed25519", HashAlgorithm.IDENTITY), b"x",
+                       der=True)  # fmt: skip
+    with pytest.raises(ValueError, match="EC key"):
+        auth._sign_raw(RSA_KEY, auth.SignatureScheme("ecdsa", HashAlgorithm.SHA2_256), b"x",
+                       der=True)  # fmt: skip
+    with pytest.raises(ValueError, match="RSA key"):
+        auth._sign_raw(P256, auth.SignatureScheme("rsa", HashAlgorithm.SHA2_256), b"x", der=True)
+    ed = auth.sign(AuthMethod.DIGITAL_SIGNATURE, ED, OCTETS)
+    ec_sig = auth.sign(AuthMethod.DIGITAL_SIGNATURE, P256, OCTETS)
+    rsa_sig = auth.sign(AuthMethod.DIGITAL_SIGNATURE, RSA_KEY, OCTETS)
+    for data, wrong in ((ed, P256), (ec_sig, RSA_KEY), (rsa_sig, ED)):
+        with pytest.raises(CryptoError, match="peer key is not"):
+            auth.verify_signature(AuthMethod.DIGITAL_SIGNATURE, wrong.public_key(), OCTETS, data)
+    with pytest.raises(CryptoError, match="truncated"):
+        auth.verify_signature(AuthMethod.DIGITAL_SIGNATURE, P256.public_key(), OCTETS, b"\x20ab")

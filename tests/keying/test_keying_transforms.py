@@ -218,3 +218,33 @@ def test_ikev1_ids():
     assert T.PRF_HMAC_SHA1.ikev1_phase1 == 2 and T.PRF_HMAC_SHA2_256.ikev1_phase1 == 4
     assert T.HMAC_SHA1_96.ikev1_esp == 2 and T.HMAC_SHA1_96.ikev1_ah == 3
     assert T.MODP2048.ikev1_phase1 == 14
+
+
+def test_more_lookup_errors_and_helpers():
+    with pytest.raises(UnknownTransform, match="unknown IKE encryption-algorithm 'aes-512-cbc'"):
+        T.by_junos_ike(TT.ENCR, "aes-512-cbc")
+    with pytest.raises(UnknownTransform, match="unknown kernel algorithm"):
+        T.by_kernel("cbc(serpent)", 128)
+    assert str(UnknownTransform("x")) == "x"
+    p = T.parse_proposal("aes128-sha1-modp2048")
+    assert p.of_type(TT.DH) == (T.MODP2048,) and str(p) == p.to_string()
+    assert str(T.AES128_CBC) == "aes128"
+    ah = T.parse_proposal("sha256-modp2048", ProtocolId.AH)
+    assert ah.integrity == (T.HMAC_SHA2_256_128,) and ah.esn == (T.NO_ESN,)
+    assert T.prf_for_integ(T.HMAC_MD5_96) is T.PRF_HMAC_MD5
+
+
+@pytest.mark.parametrize(
+    ("text", "proto", "message"),
+    [
+        ("aes128gcm16-sha256-prfsha256-x25519", ProtocolId.IKE, "cannot have integrity"),
+        ("sha256", ProtocolId.ESP, "no encryption algorithm"),
+        ("aes128", ProtocolId.ESP, "no integrity algorithm"),
+        ("aes128-sha256", ProtocolId.AH, "must have only integrity"),
+        ("aes128-sha256", ProtocolId.NONE, "no proposal for protocol"),
+        ("", ProtocolId.IKE, "empty algorithm"),
+    ],
+)
+def test_more_proposal_errors(text, proto, message):
+    with pytest.raises(ProposalSyntaxError, match=message):
+        T.parse_proposal(text, proto)
