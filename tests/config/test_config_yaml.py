@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from xfrmctl.config import load_text
+from pathlib import Path
+
+from xfrmctl.config import detect_format, load_file, load_text
 
 
 def messages(text: str) -> list[str]:
@@ -107,3 +109,18 @@ interfaces:
         "c.yaml:12: error: interfaces st0 unit 7 family inet next-hop-tunnel 10.1.0.2 ipsec-vpn: "
         "VPN 'V' is not defined"
     ]
+
+
+def test_format_detection() -> None:
+    assert detect_format("security:\n  ike: {}\n", "x.conf") == "yaml"
+    assert detect_format("---\nsecurity: {ike: {}}\n", "x") == "yaml"
+    assert detect_format("# comment\nset security ike respond-bad-spi 3\n", "x") == "set"
+    assert detect_format("/* c */\nsecurity {\n}\n", "x") == "curly"
+    assert detect_format("inactive: security { }", "x") == "curly"
+    assert detect_format("", "x.set") == "set"
+
+
+def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "bom.set"
+    path.write_bytes(b"\xef\xbb\xbfset security ike respond-bad-spi 3\n")
+    assert load_file(path).require().respond_bad_spi == 3

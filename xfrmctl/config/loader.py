@@ -21,7 +21,9 @@ from xfrmctl.config.values import ParseContext
 from xfrmctl.config.yaml_source import parse_yaml
 
 FORMATS = ("yaml", "set", "curly")
-_SET_COMMAND = re.compile(r"\s*(set|delete|deactivate|activate|edit|top|up)(\s|$)")
+_SET_COMMAND = re.compile(r"\s*(set|delete|deactivate|activate|insert|edit|top|up)(\s|$)")
+_YAML_KEY = re.compile(r"[\w.-]+:(\s|$)")
+_CURLY_PREFIXES = ("inactive:", "protect:", "replace:")
 
 
 @dataclass
@@ -60,6 +62,9 @@ def detect_format(text: str, filename: str = "") -> str:
             continue
         if _SET_COMMAND.match(stripped):
             return "set"
+        yaml_key = _YAML_KEY.match(stripped) and not stripped.startswith(_CURLY_PREFIXES)
+        if yaml_key or stripped.startswith("---"):
+            return "yaml"
         if "{" in text or stripped.endswith(";"):
             return "curly"
         return "yaml"
@@ -142,7 +147,7 @@ def load_file(
             [Diagnostic(Severity.ERROR, f"cannot read file: {exc.strerror}", Location(name))],
         )
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return LoadResult(
