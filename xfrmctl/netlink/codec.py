@@ -111,14 +111,25 @@ _ZERO16 = bytes(16)
 # --------------------------------------------------------------------------- addresses
 
 
+_ADDR_BYTES: dict[str, bytes] = {}
+
+
 def encode_addr(text: str) -> bytes:
-    """The 16-byte ``xfrm_address_t`` of an IPv4 or IPv6 address in text form."""
+    """The 16-byte ``xfrm_address_t`` of an IPv4 or IPv6 address in text form (cached)."""
+    raw = _ADDR_BYTES.get(text)
+    if raw is not None:
+        return raw
     try:
         if ":" in text:
-            return socket.inet_pton(socket.AF_INET6, text)
-        return socket.inet_pton(socket.AF_INET, text) + _ZERO12
+            raw = socket.inet_pton(socket.AF_INET6, text)
+        else:
+            raw = socket.inet_pton(socket.AF_INET, text) + _ZERO12
     except (OSError, TypeError) as exc:
         raise XfrmEncodeError(f"not an IP address: {text!r}") from exc
+    if len(_ADDR_BYTES) > 1 << 16:
+        _ADDR_BYTES.clear()
+    _ADDR_BYTES[text] = raw
+    return raw
 
 
 _V4_TEXT: dict[bytes, str] = {}

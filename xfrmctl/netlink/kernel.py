@@ -380,15 +380,20 @@ class NetlinkKernel:
 def _request(op: KernelOp) -> Request:
     if isinstance(op, AddSa):
         t = XfrmMsg.XFRM_MSG_UPDSA if op.update else XfrmMsg.XFRM_MSG_NEWSA
-        return Request(
-            t, op.sa, 0, sa_what("update" if op.update else "add", op.sa), sa_hint(op.sa)
-        )
+        verb = "update" if op.update else "add"
+        sa = op.sa
+        return Request(t, sa, 0, lambda: sa_what(verb, sa), lambda: sa_hint(sa))
     if isinstance(op, DeleteSa):
         msg = XfrmSaId(op.dst, op.spi, addr_family(op.dst), op.proto, mark=op.mark)
-        return Request(XfrmMsg.XFRM_MSG_DELSA, msg, 0, f"delete SA {op.dst} spi 0x{op.spi:08x}")
+        return Request(
+            XfrmMsg.XFRM_MSG_DELSA, msg, 0, lambda: f"delete SA {op.dst} spi 0x{op.spi:08x}"
+        )
     if isinstance(op, AddPolicy):
         t = XfrmMsg.XFRM_MSG_UPDPOLICY if op.update else XfrmMsg.XFRM_MSG_NEWPOLICY
         verb = "update" if op.update else "add"
-        return Request(t, op.policy, 0, policy_what(verb, op.policy.sel, op.policy.dir))
+        pol = op.policy
+        return Request(t, pol, 0, lambda: policy_what(verb, pol.sel, pol.dir))
     msg_id = XfrmPolicyId(op.sel, op.dir, mark=op.mark, if_id=op.if_id)
-    return Request(XfrmMsg.XFRM_MSG_DELPOLICY, msg_id, 0, policy_what("delete", op.sel, op.dir))
+    return Request(
+        XfrmMsg.XFRM_MSG_DELPOLICY, msg_id, 0, lambda: policy_what("delete", op.sel, op.dir)
+    )

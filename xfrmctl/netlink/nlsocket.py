@@ -26,7 +26,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from xfrmctl.netlink.codec import (
     AnyXfrm,
@@ -51,6 +51,15 @@ from xfrmctl.netlink.constants import (
 from xfrmctl.netlink.errors import NetlinkError, XfrmParseError, error_for
 
 T = TypeVar("T")
+# Error texts are built only when the kernel refuses: a callable defers the formatting, which
+# would otherwise cost more than encoding the message in a batch of thousands.
+Text: TypeAlias = str | Callable[[], str | None]
+
+
+def _text(t: Text | None) -> str | None:
+    return t() if callable(t) else t
+
+
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = "/run/netns"
 _RCVBUF = 32 * 1024 * 1024
@@ -127,12 +136,16 @@ def open_netlink(
 
 @dataclass(slots=True)
 class _Pending:
-    future: asyncio.Future[Any]
-    what: str
-    hint: str | None = None
+    """An outstanding request: a future to resolve, or (inside a batch) a result slot."""
+
+    future: asyncio.Future[Any] | None
+    what: Text
+    hint: Text | None = None
     dump: bool = False
     reply: bool = False
     items: list[NlMsg] = field(default_factory=list)
+    results: list[NetlinkError | None] | None = None
+    index: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +155,8 @@ class Request:
     msg_type: int
     message: AnyXfrm
     flags: int = 0
-    what: str = ""
-    hint: str | None = None
+    what: Text = ""
+    hint: Text | None = None
 
 
 class EventsLost(Exception):
@@ -184,7 +197,7 @@ class XfrmSocket:
         self._sock.close()
         exc = NetlinkError(errno.EBADF, "netlink socket closed")
         for p in self._pending.values():
-            if not p.future.done():
+            if p.future is not None and not p.future.done():
                 p.future.set_exception(exc)
         self._pending.clear()
         if self._event_waiter is not None and not self._event_waiter.done():
@@ -227,25 +240,32 @@ class XfrmSocket:
         if msg.type == NLMSG_ERROR:
             err = decode_error(msg)
             del self._pending[msg.seq]
-            if p.future.done():
-                return
-            if err.error == 0:
-                p.future.set_result(p.items)
-            else:
-                text = p.what
-                if err.ext_msg:
-                    text = f"{text} ({err.ext_msg})"
-                p.future.set_exception(error_for(err.error, text, p.hint or err.ext_msg))
-        elif msg.type == NLMSG_DONE:
+            failure: NetlinkError | None = None
+            if err.error:
+                what = _text(p.what) or f"message {err.request_type}"
+                text = what if not err.ext_msg else f"{what} ({err.ext_msg})"
+                failure = error_for(err.error, text, _text(p.hint) or err.ext_msg)
+            fut = p.future
+            if fut is None:
+                if p.results is not None:
+                    p.results[p.index] = failure
+            elif not fut.done():
+                if failure is None:
+                    fut.set_result(p.items)
+                else:
+                    fut.set_exception(failure)
+            return
+        fut = p.future
+        if msg.type == NLMSG_DONE:
             del self._pending[msg.seq]
-            if not p.future.done():
-                p.future.set_result(p.items)
-        else:
-            p.items.append(msg)
-            if p.reply and not p.dump:
-                del self._pending[msg.seq]
-                if not p.future.done():
-                    p.future.set_result(p.items)
+            if fut is not None and not fut.done():
+                fut.set_result(p.items)
+            return
+        p.items.append(msg)
+        if p.reply and not p.dump:
+            del self._pending[msg.seq]
+            if fut is not None and not fut.done():
+                fut.set_result(p.items)
 
     def _push_event(self, item: NlMsg | EventsLost) -> None:
         self._events.append(item)
@@ -310,36 +330,36 @@ class XfrmSocket:
         for start in range(0, len(requests), window):
             chunk = requests[start : start + window]
             parts: list[bytes] = []
-            futs: list[tuple[int, asyncio.Future[Any]]] = []
+            seqs: list[int] = []
             last = len(chunk) - 1
+            final: asyncio.Future[Any] = self._loop.create_future()
             for i, r in enumerate(chunk):
                 seq = self._next_seq()
-                flags = NLM_F_REQUEST | r.flags | (NLM_F_ACK if i == last else 0)
-                fut: asyncio.Future[Any] = self._loop.create_future()
-                self._register(seq, _Pending(fut, r.what or f"message {r.msg_type}", r.hint))
-                futs.append((seq, fut))
+                what = r.what
+                if i == last:
+                    flags = NLM_F_REQUEST | r.flags | NLM_F_ACK
+                    pending = _Pending(final, what, r.hint)
+                else:
+                    # No ACK asked: only a failure is answered, into this request's slot.
+                    flags = NLM_F_REQUEST | r.flags
+                    pending = _Pending(None, what, r.hint, results=results, index=start + i)
+                self._pending[seq] = pending
+                seqs.append(seq)
                 parts.append(frame(r.msg_type, flags, seq, r.message.encode()))
             try:
                 self._send(b"".join(parts))
             except OSError as exc:
-                for seq, f in futs:
+                for seq in seqs:
                     self._pending.pop(seq, None)
-                    f.cancel()
                 raise NetlinkError(exc.errno or errno.EIO, f"netlink send failed: {exc}") from exc
-            final = futs[-1][1]
             try:
                 await final
             except NetlinkError as exc:
                 results[start + last] = exc
-            # Everything before the final ACK has been processed: errors already arrived.
-            for i, (seq, f) in enumerate(futs[:-1]):
-                self._pending.pop(seq, None)
-                if f.done() and not f.cancelled() and f.exception() is not None:
-                    exc_i = f.exception()
-                    assert isinstance(exc_i, NetlinkError)
-                    results[start + i] = exc_i
-                elif not f.done():
-                    f.cancel()
+            finally:
+                # Everything before the final ACK has been processed (errors already arrived).
+                for seq in seqs:
+                    self._pending.pop(seq, None)
             if raise_first:
                 for r_err in results[start : start + len(chunk)]:
                     if r_err is not None:
