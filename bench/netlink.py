@@ -21,7 +21,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from xfrmctl.netlink.codec import AeadAlgo, ReplayState, Selector, Tmpl, XfrmPolicy, XfrmState
+from xfrmctl.netlink.codec import (
+    AeadAlgo,
+    ReplayState,
+    Selector,
+    Tmpl,
+    XfrmPolicy,
+    XfrmState,
+    gc_paused,
+)
 from xfrmctl.netlink.constants import XFRMCTL_REQID_MIN
 from xfrmctl.netlink.kernel import NetlinkKernel
 from xfrmctl.netlink.port import AddPolicy, AddSa, KernelOp
@@ -111,7 +119,8 @@ async def run_xfrmctl(ns: str, n: int, with_sa: bool) -> dict[str, float]:
     k = await NetlinkKernel.open(ns)
     try:
         t0 = time.perf_counter()
-        ops = [op for i in range(n) for op, _ in pair(i, with_sa)]
+        with gc_paused():  # the library's helper for bulk work, as a daemon would use it
+            ops = [op for i in range(n) for op, _ in pair(i, with_sa)]
         results = await k.apply(ops)
         install = time.perf_counter() - t0
         failed = [r for r in results if r is not None]

@@ -16,7 +16,9 @@ Any malformed input raises :class:`~xfrmctl.netlink.errors.XfrmParseError`, noth
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import socket
 import struct
 from collections.abc import Callable, Iterator
@@ -1487,6 +1489,25 @@ def decode_payload(msg_type: int, flags: int, payload: bytes) -> AnyXfrm:
     except _PARSE_FAILURES as exc:
         raise XfrmParseError(f"malformed {cls.__name__}: {exc}") from exc
     return result
+
+
+# --------------------------------------------------------------------------- bulk work
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while thousands of messages are built or decoded.
+
+    They hold no reference cycles, and with tens of thousands of young objects alive the
+    collector would rescan them again and again: it doubles the cost of a 20,000-SA dump.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- netlink framing

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import gc
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from xfrmctl.netlink.codec import (
     AddressFilter,
@@ -22,6 +20,7 @@ from xfrmctl.netlink.codec import (
     addr_family,
     decode_counters,
     decode_payload,
+    gc_paused,
 )
 from xfrmctl.netlink.constants import IPPROTO_ESP, NETLINK_XFRM, XfrmMode, XfrmMsg, XfrmNlGroup
 from xfrmctl.netlink.errors import NetlinkError
@@ -52,19 +51,6 @@ EVENT_GROUPS = (
     XfrmNlGroup.XFRMNLGRP_POLICY,
     XfrmNlGroup.XFRMNLGRP_MAPPING,
 )
-
-
-@contextlib.contextmanager
-def bulk_decoding() -> Iterator[None]:
-    """Pause the cyclic GC while a dump becomes objects: they hold no cycles, and with tens of
-    thousands of young objects the collector would otherwise rescan them again and again."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def sa_what(verb: str, sa: XfrmState) -> str:
@@ -225,13 +211,13 @@ class NetlinkKernel:
             XfrmMsg.XFRM_MSG_GETSA, self._sa_dump_request(f), what="dump SAs"
         )
         decode = XfrmState.decode
-        with bulk_decoding():
+        with gc_paused():
             sas = [decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
         return sas if filter is None else [sa for sa in sas if f.accepts(sa)]
 
     async def sa_counters(self) -> list[SaCounters]:
         msgs = await self._sock.dump_raw(XfrmMsg.XFRM_MSG_GETSA, XfrmSaDump(), what="dump SAs")
-        with bulk_decoding():
+        with gc_paused():
             return [decode_counters(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
 
     # ------------------------------------------------------------------ policies
@@ -273,14 +259,15 @@ class NetlinkKernel:
             XfrmMsg.XFRM_MSG_GETPOLICY, XfrmPolicyDump(), what="dump policies"
         )
         decode = XfrmPolicy.decode
-        with bulk_decoding():
+        with gc_paused():
             pols = [decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWPOLICY]
         return pols if filter is None else [p for p in pols if f.accepts(p)]
 
     # ------------------------------------------------------------------ batches
 
     async def apply(self, ops: Sequence[KernelOp]) -> list[NetlinkError | None]:
-        return await self._sock.batch([_request(op) for op in ops])
+        with gc_paused():
+            return await self._sock.batch([_request(op) for op in ops])
 
     async def flush_owned(self) -> tuple[int, int]:
         pols = [p for p in await self.list_policies() if owned_policy(p)]

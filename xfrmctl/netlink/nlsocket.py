@@ -26,7 +26,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 from xfrmctl.netlink.codec import (
     AnyXfrm,
@@ -148,8 +148,7 @@ class _Pending:
     index: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     """One message of a batch; ``what`` and ``hint`` go into the error if the kernel refuses."""
 
     msg_type: int
