@@ -125,6 +125,7 @@ async def run_xfrmctl(ns: str, n: int, with_sa: bool) -> dict[str, float]:
         install = time.perf_counter() - t0
         failed = [r for r in results if r is not None]
         assert not failed, failed[:3]
+        del ops, results
         t0 = time.perf_counter()
         if with_sa:
             got: list[object] = list(await k.list_sas())

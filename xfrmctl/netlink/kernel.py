@@ -207,17 +207,17 @@ class NetlinkKernel:
 
     async def list_sas(self, filter: SaFilter | None = None) -> list[XfrmState]:
         f = filter or SaFilter()
-        msgs = await self._sock.dump_raw(
-            XfrmMsg.XFRM_MSG_GETSA, self._sa_dump_request(f), what="dump SAs"
-        )
         decode = XfrmState.decode
         with gc_paused():
+            msgs = await self._sock.dump_raw(
+                XfrmMsg.XFRM_MSG_GETSA, self._sa_dump_request(f), what="dump SAs"
+            )
             sas = [decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
         return sas if filter is None else [sa for sa in sas if f.accepts(sa)]
 
     async def sa_counters(self) -> list[SaCounters]:
-        msgs = await self._sock.dump_raw(XfrmMsg.XFRM_MSG_GETSA, XfrmSaDump(), what="dump SAs")
         with gc_paused():
+            msgs = await self._sock.dump_raw(XfrmMsg.XFRM_MSG_GETSA, XfrmSaDump(), what="dump SAs")
             return [decode_counters(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
 
     # ------------------------------------------------------------------ policies
@@ -255,11 +255,11 @@ class NetlinkKernel:
 
     async def list_policies(self, filter: PolicyFilter | None = None) -> list[XfrmPolicy]:
         f = filter or PolicyFilter()
-        msgs = await self._sock.dump_raw(
-            XfrmMsg.XFRM_MSG_GETPOLICY, XfrmPolicyDump(), what="dump policies"
-        )
         decode = XfrmPolicy.decode
         with gc_paused():
+            msgs = await self._sock.dump_raw(
+                XfrmMsg.XFRM_MSG_GETPOLICY, XfrmPolicyDump(), what="dump policies"
+            )
             pols = [decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWPOLICY]
         return pols if filter is None else [p for p in pols if f.accepts(p)]
 
