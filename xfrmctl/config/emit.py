@@ -24,7 +24,7 @@ _SECRET_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 _HASHED = re.compile(r"\$[1569]\$")
-_NEEDS_QUOTES = re.compile(r'[\s{}\[\];"#\\]|^$|^/\*')
+_NEEDS_QUOTES = re.compile(r'[\s{}\[\];"#\\]|^$|^/\*|^(inactive|protect|replace):$')
 
 
 @dataclass
@@ -194,7 +194,8 @@ def to_yaml(root: Block, show_secrets: bool = False) -> tuple[str, list[str]]:
 
 
 def _key(word: str) -> object:
-    return int(word) if word.isdigit() and len(word) < 10 else word
+    """Unit numbers as YAML integers; anything else (``007`` included) stays a string."""
+    return int(word) if word.isdigit() and str(int(word)) == word and len(word) < 10 else word
 
 
 def _yaml_value(nodes: list[Node]) -> object:

@@ -261,15 +261,31 @@ class TreeBuilder:
     def _record_opaque(
         self, items: OpaqueItems, path: tuple[str, ...], words: list[Word], location: Location
     ) -> None:
-        flat: list[str] = []
+        # `[ a b ]` at the end means one statement per member, as in Junos.
+        tails: list[tuple[str, ...]] = [()]
         for w in words:
-            flat.extend(m.text for m in w.items) if w.items is not None else flat.append(w.text)
-        items.statements.append(OpaqueStatement(tuple(flat), location))
+            members = [m.text for m in w.items] if w.items is not None else [w.text]
+            if w.items is not None and w is words[-1]:
+                tails = [(*t, m) for t in tails for m in members]
+            else:
+                tails = [(*t, *members) for t in tails]
+        for tail in tails:
+            self._add_opaque(items, OpaqueStatement(tail, location))
         # One warning per ignored hierarchy instance (e.g. each zone's host-inbound-traffic).
         if path not in self._opaque_warned:
             self._opaque_warned.add(path)
             self.diags.warning(location, " ".join(path), items.node.reason)
         words.clear()
+
+    @staticmethod
+    def _add_opaque(items: OpaqueItems, new: OpaqueStatement) -> None:
+        """Keep the most specific statements: ``a b`` makes a bare ``a`` redundant."""
+        n = len(new.words)
+        for existing in items.statements:
+            if existing.words[:n] == new.words:
+                return
+        items.statements = [e for e in items.statements if new.words[: len(e.words)] != e.words]
+        items.statements.append(new)
 
     def _parse(self, value_type: ValueType, word: Word, shown: str) -> object | None:
         try:
