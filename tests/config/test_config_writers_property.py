@@ -6,18 +6,25 @@ hashes, keywords as text, keys), loaded, written as set/curly/YAML, and loaded a
 
 from __future__ import annotations
 
+import ipaddress
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xfrmctl.config import load_text, to_curly, to_set, to_yaml
+from xfrmctl.config import algorithms, load_text, to_curly, to_set, to_yaml
 from xfrmctl.config import values as v
 from xfrmctl.config.emit import _quote
 from xfrmctl.config.grammar import ROOT, Container, Flag, Leaf, Named, Node, Opaque
+from xfrmctl.config.secrets import PLACEHOLDER
 
 NAMES = st.sampled_from(["a", "P1", "gw-1", "vpn_2", "x.y", "007", "set", "inactive:"])
 TEXT = st.text(alphabet=st.sampled_from([*'ab {}[];#"\\/*$:=', "é"]), min_size=0, max_size=12)
-IPV4 = st.integers(0, 2**32 - 1).map(lambda n: str(v.ipaddress.IPv4Address(n)))
-IPV6 = st.integers(0, 2**128 - 1).map(lambda n: str(v.ipaddress.IPv6Address(n)))
+IPV4 = st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n)))
+IPV6 = st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n)))
+
+
+def _not_placeholder(key: str) -> bool:
+    return key != PLACEHOLDER
 
 
 def value_strategy(value_type: object) -> st.SearchStrategy[str]:
@@ -26,7 +33,7 @@ def value_strategy(value_type: object) -> st.SearchStrategy[str]:
     if isinstance(value_type, v.Keyword):
         return st.sampled_from(value_type.words)
     if isinstance(value_type, v.Algorithm):
-        return st.sampled_from(v.algorithms.keywords(value_type.kind))
+        return st.sampled_from(algorithms.keywords(value_type.kind))
     if isinstance(value_type, v.Name):
         return NAMES
     if isinstance(value_type, v.Text):
@@ -57,8 +64,8 @@ def value_strategy(value_type: object) -> st.SearchStrategy[str]:
     if isinstance(value_type, v.SecretValue):
         if value_type.form == "hexadecimal":
             return st.binary(min_size=1, max_size=8).map(bytes.hex)
-        return st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), min_size=1,
-                       max_size=10).filter(lambda s: s != v.PLACEHOLDER)  # fmt: skip
+        keys = st.text(st.characters(min_codepoint=32, max_codepoint=255), min_size=1, max_size=10)
+        return keys.filter(_not_placeholder)
     if isinstance(value_type, v.FilePath):
         return st.sampled_from(["/etc/xfrmctl/a.pem", "/tmp/b key.pem"])
     if isinstance(value_type, v.Size):
@@ -91,6 +98,10 @@ def node_words(keyword: str, node: Node, depth: int) -> st.SearchStrategy[list[s
     return container_words(node, depth + 1).map(lambda rest: [*head, *rest])
 
 
+def _deferred(keyword: str, node: Node, depth: int) -> st.SearchStrategy[list[str]]:
+    return st.deferred(lambda: node_words(keyword, node, depth))
+
+
 def container_words(container: Container, depth: int) -> st.SearchStrategy[list[str]]:
     options: list[st.SearchStrategy[list[str]]] = []
     if depth > 8 or not container.children:
@@ -99,7 +110,7 @@ def container_words(container: Container, depth: int) -> st.SearchStrategy[list[
         options.append(value_strategy(container.positional).map(lambda x: [x]))
     if depth <= 8:
         for keyword, node in container.children.items():
-            options.append(st.deferred(lambda k=keyword, n=node: node_words(k, n, depth)))
+            options.append(_deferred(keyword, node, depth))
     return st.one_of(options)
 
 
