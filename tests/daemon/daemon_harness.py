@@ -114,10 +114,18 @@ class Wire:
         asyncio.get_running_loop().call_soon(peer._datagram, data, remote, local)
 
 
-def make_daemon(tmp: Path, name: str, address: str, text: str, wire: Wire) -> Daemon:
+def make_daemon(
+    tmp: Path,
+    name: str,
+    address: str,
+    text: str,
+    wire: Wire,
+    clock: Callable[[], float] | None = None,
+) -> Daemon:
     path = tmp / f"{name}.yaml"
     path.write_text(text)
-    kernel = FakeKernel()  # eth0 carries the outer address (`external-interface eth0`)
+    # eth0 carries the outer address (`external-interface eth0`)
+    kernel = FakeKernel(clock=clock) if clock is not None else FakeKernel()
     daemon = Daemon(str(path), kernel, socket_path=str(tmp / f"{name}.sock"))
     wire.attach(address, daemon)
     return daemon
