@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from xfrmctl.config import load_file, load_text
 from xfrmctl.daemon.mapping import build_plan, soft_window
 from xfrmctl.keying import transforms as t
 from xfrmctl.keying.constants import ProtocolId
-from xfrmctl.keying.ikev2.settings import PskAuth
+from xfrmctl.keying.ikev2.settings import CertAuth, PskAuth
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 
 DATA = Path(__file__).parent.parent / "config" / "data"
@@ -93,3 +98,61 @@ def test_curve25519_and_gcm_from_junos_keywords() -> None:
     [peer] = plan.peers
     assert peer.proposals[0].to_string() == "aes256gcm16-prfsha256-x25519"
     assert peer.children[0].proposals[0].to_string() == "aes256gcm16-x25519-noesn"
+
+
+def _ec_certificates(tmp: Path) -> tuple[Path, Path, Path, x509.Certificate]:
+    """A lab CA and a host certificate signed by it (ECDSA P-256), as PEM files."""
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    host_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lab CA")])
+    host_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Lab"),
+                           x509.NameAttribute(NameOID.COMMON_NAME, "gw1")])  # fmt: skip
+
+    def sign(subject: x509.Name, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+            .sign(ca_key, hashes.SHA256())
+        )  # fmt: skip
+
+    ca, host = sign(ca_name, ca_key), sign(host_name, host_key)
+    paths = tmp / "ca.pem", tmp / "host.pem", tmp / "host.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(host.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(host_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))  # fmt: skip
+    return *paths, host
+
+
+def test_certificate_authentication_from_files(tmp_path: Path) -> None:
+    ca, host, key, cert = _ec_certificates(tmp_path)
+    text = (DATA / "base.set").read_text()
+    text = text.replace("authentication-method pre-shared-keys",
+                        "authentication-method ecdsa-signatures-256")  # fmt: skip
+    text = "\n".join(ln for ln in text.splitlines() if "pre-shared-key" not in ln) + "\n"
+    text += (
+        "set security ike policy IKEPOL certificate local-certificate gw1\n"
+        "set security ike policy IKEPOL certificate trusted-ca lab\n"
+        "set security ike gateway GW local-identity distinguished-name\n"
+        f"set xfrmctl certificate gw1 file {host}\n"
+        f"set xfrmctl certificate gw1 key {key}\n"
+        f"set xfrmctl ca-profile lab file {ca}\n"
+    )
+    config = load_text(text, "cert.set").require()
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24",)}, lambda p: Path(p).read_bytes())
+    [peer] = plan.peers
+    assert isinstance(peer.auth, CertAuth)
+    assert peer.auth.certificate == host.read_bytes()
+    assert peer.auth.private_key == key.read_bytes()
+    assert peer.auth.ca_certificates == (ca.read_bytes(),)
+    assert peer.local_id is not None and str(peer.local_id) == "O=Lab, CN=gw1"
+    assert peer.local_id.data == cert.subject.public_bytes()
+    # a missing file makes the VPN unusable with the reason, not a crash
+    host.unlink()
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24",)}, lambda p: Path(p).read_bytes())
+    assert plan.unusable == {
+        "VPN1": f"ike policy IKEPOL: {host}: No such file or directory"
+    }

@@ -3,19 +3,21 @@
 One Junos gateway becomes one IKEv2 `PeerConfig` (named after the gateway) and each VPN on it one
 `ChildConfig` (named after the VPN), so several VPNs to one peer share its IKE SA as on an SRX.
 Algorithms come from the one registry (`xfrmctl.keying.transforms`) through the Junos keywords.
-A VPN the engine cannot run (IKEv1, manual keys, a certificate the file does not give) is not
+A VPN the engine cannot run (IKEv1, manual keys, a certificate file that is missing) is not
 dropped silently: it is listed in `Plan.unusable` with the reason `show ... inactive-tunnels`
 prints.
 
 Pure: the daemon resolves Linux facts (an interface's primary address) beforehand and passes them
-in as `addresses`.
+in as `addresses`, and reads certificate files through the `read_file` it passes.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+
+from cryptography import x509
 
 from xfrmctl.config import model as cm
 from xfrmctl.config.model import Config
@@ -23,8 +25,16 @@ from xfrmctl.keying import transforms as t
 from xfrmctl.keying.constants import IdType, ProtocolId
 from xfrmctl.keying.errors import UnknownTransform
 from xfrmctl.keying.ikev2.identity import Identity, IdentityError
-from xfrmctl.keying.ikev2.settings import ChildConfig, ConfigError, PeerConfig, PskAuth
+from xfrmctl.keying.ikev2.settings import (
+    CertAuth,
+    ChildConfig,
+    ConfigError,
+    PeerConfig,
+    PskAuth,
+)
 from xfrmctl.keying.ikev2.ts import TrafficSelector
+
+FileReader = Callable[[str], bytes]
 
 # Spec §3.5: soft expiry = hard expiry - R, R uniform in [570, 630] s, at most half the lifetime.
 SOFT_GAP_SECONDS = 570
@@ -209,6 +219,51 @@ def identity(ident: cm.Identity | None, what: str) -> Identity | None:
     raise MappingError(f"{what}: identity type {ident.kind} is not supported")
 
 
+def _cert_auth(config: Config, policy: cm.IkePolicy, read_file: FileReader | None) -> CertAuth:
+    where = f"ike policy {policy.name}"
+    cert = policy.certificate
+    if cert is None or cert.local_certificate is None:
+        raise MappingError(f"{where}: neither pre-shared-key nor certificate local-certificate")
+    files = config.certificates.get(cert.local_certificate)
+    if files is None or files.certificate_file is None or files.key_file is None:
+        raise MappingError(
+            f"{where}: certificate {cert.local_certificate!r} needs "
+            f"`xfrmctl certificate {cert.local_certificate} file F key K`"
+        )
+    if cert.trusted_ca is not None:
+        profiles = [config.ca_profiles.get(cert.trusted_ca)]
+        if profiles[0] is None:
+            raise MappingError(f"{where}: no xfrmctl ca-profile {cert.trusted_ca!r}")
+    else:
+        profiles = list(config.ca_profiles.values())
+    if read_file is None:
+        raise MappingError(f"{where}: certificate files cannot be read here")
+    try:
+        certificate = read_file(files.certificate_file)
+        key = read_file(files.key_file)
+        cas = tuple(read_file(p.file) for p in profiles if p is not None and p.file)
+    except OSError as exc:
+        raise MappingError(f"{where}: {exc.filename}: {exc.strerror}") from None
+    if not cas:
+        raise MappingError(f"{where}: no trusted CA (xfrmctl ca-profile NAME file F)")
+    try:
+        return CertAuth(certificate=certificate, private_key=key, ca_certificates=cas)
+    except ConfigError as exc:
+        raise MappingError(f"{where}: {exc}") from None
+
+
+def _subject_identity(certificate: bytes) -> Identity:
+    """The DN identity of our own certificate (Junos `local-identity distinguished-name`)."""
+    try:
+        if certificate.lstrip().startswith(b"-----"):
+            cert = x509.load_pem_x509_certificate(certificate)
+        else:
+            cert = x509.load_der_x509_certificate(certificate)
+    except ValueError as exc:
+        raise MappingError(f"local certificate: {exc}") from None
+    return Identity(IdType.DER_ASN1_DN, cert.subject.public_bytes())
+
+
 def _family(address: str) -> int:
     return ipaddress.ip_address(address).version
 
@@ -231,18 +286,25 @@ def _local_address(gw: cm.IkeGateway, remote: str | None, addresses: Mapping[str
     raise MappingError(f"gateway {gw.name}: no usable address on {name}")
 
 
-def _peer(config: Config, gw: cm.IkeGateway, addresses: Mapping[str, tuple[str, ...]]
-          ) -> tuple[PeerConfig, str, str | None]:  # fmt: skip
+def _peer(
+    config: Config,
+    gw: cm.IkeGateway,
+    addresses: Mapping[str, tuple[str, ...]],
+    read_file: FileReader | None,
+) -> tuple[PeerConfig, str, str | None]:
     if gw.version != "v2-only":
         raise MappingError(f"gateway {gw.name}: IKEv1 is not supported yet (set version v2-only)")
     policy = config.ike_policies.get(gw.ike_policy or "")
     if policy is None:
         raise MappingError(f"gateway {gw.name}: no ike policy")
-    if policy.pre_shared_key is None:
-        raise MappingError(
-            f"gateway {gw.name}: certificate authentication needs certificate files, "
-            "which the configuration does not name yet"
-        )
+    auth: PskAuth | CertAuth
+    local_id = identity(gw.local_identity, f"gateway {gw.name} local-identity")
+    if policy.pre_shared_key is not None:
+        auth = PskAuth(policy.pre_shared_key.value)
+    else:
+        auth = _cert_auth(config, policy, read_file)
+        if local_id is None and gw.local_identity is not None:
+            local_id = _subject_identity(auth.certificate)  # distinguished-name: the cert's
     remote: str | None = None
     if gw.addresses:
         first = gw.addresses[0]
@@ -269,8 +331,8 @@ def _peer(config: Config, gw: cm.IkeGateway, addresses: Mapping[str, tuple[str, 
             name=gw.name,
             local_address=local,
             remote_address=remote,
-            auth=PskAuth(policy.pre_shared_key.value),
-            local_id=identity(gw.local_identity, f"gateway {gw.name} local-identity"),
+            auth=auth,
+            local_id=local_id,
             remote_id=remote_id,
             proposals=proposals,
             lifetime_seconds=lifetime,
@@ -325,14 +387,19 @@ def _child(config: Config, vpn: cm.Vpn, if_id: int | None, version: int) -> Chil
         raise MappingError(str(exc)) from None
 
 
-def build_plan(config: Config, addresses: Mapping[str, tuple[str, ...]]) -> Plan:
-    """Everything the daemon runs from `config`; `addresses` are interface -> CIDR addresses."""
+def build_plan(
+    config: Config,
+    addresses: Mapping[str, tuple[str, ...]],
+    read_file: FileReader | None = None,
+) -> Plan:
+    """Everything the daemon runs from `config`; `addresses` are interface -> CIDR addresses,
+    `read_file` reads the certificate and key files the configuration names."""
     unusable: dict[str, str] = {}
     peers: dict[str, tuple[PeerConfig, str, str | None]] = {}
     peer_errors: dict[str, str] = {}
     for gw in config.gateways.values():
         try:
-            peers[gw.name] = _peer(config, gw, addresses)
+            peers[gw.name] = _peer(config, gw, addresses, read_file)
         except (MappingError, UnknownTransform) as exc:
             peer_errors[gw.name] = str(exc)
     vpns: dict[str, VpnPlan] = {}

@@ -163,7 +163,7 @@ class Daemon:
         self.wall_offset = time.time() - self.loop.time()
         config = self._load()
         await self._remove_stale(config)
-        plan = build_plan(config, await self._interface_addresses(config))
+        plan = build_plan(config, await self._interface_addresses(config), _read_file)
         self.config, self.plan = config, plan
         self.engine = Ikev2Engine(plan.peers, self.rng)
         families = {AF_INET if ipaddress.ip_address(p.local_address).version == 4 else AF_INET6
@@ -684,7 +684,7 @@ class Daemon:
         change = diff(old_config, new)
         if change.empty:
             return "configuration unchanged"
-        plan = build_plan(new, await self._interface_addresses(new))
+        plan = build_plan(new, await self._interface_addresses(new), _read_file)
         touched = _touched_vpns(change, old_plan, plan)
         now = self.now()
         # 1. Tear down what goes away or changes.
@@ -755,6 +755,11 @@ def _touched_vpns(change: ConfigDiff, old: Plan, new: Plan) -> list[str]:
     names |= {n for n in new.unusable if n in old.vpns}
     names |= {n for n in old.unusable if n in new.vpns}
     return sorted(names)
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def _reason_text(reason: Reason, detail: str) -> str:
