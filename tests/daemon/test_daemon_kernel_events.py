@@ -78,3 +78,28 @@ def test_acquire_then_soft_and_hard_expire(tmp_path: Path) -> None:
         await b.shutdown()
 
     asyncio.run(main())
+
+
+def test_immediately_retries_with_backoff(tmp_path: Path) -> None:
+    async def main() -> None:
+        wire = Wire()
+        wire.cut = True  # the peer never answers
+        a = make_daemon(tmp_path, "a", A, config(local=A, remote=B, vpns={"vpn1": VPN_A}), wire)
+        await seed(a, A)
+        await a.start()
+        assert a.store.vpns["vpn1"].nego_count == 1
+        delays = []
+        for _ in range(7):
+            a._schedule_retry(["vpn1"])  # what a failure report does
+            retry = a._retry["vpn1"]
+            delays.append(retry.delay)
+            assert retry.at == a.now() + retry.delay or retry.at > a.now()
+            a._schedule_retry(["vpn1"])  # a second report while scheduled changes nothing
+            assert a._retry["vpn1"] is retry
+            retry.at = a.now()  # due: the timer fires and initiates again
+            a._on_timer()
+        assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+        assert a.store.vpns["vpn1"].nego_count == 8
+        await a.shutdown()
+
+    asyncio.run(main())

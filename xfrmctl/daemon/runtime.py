@@ -394,9 +394,10 @@ class Daemon:
             if rec is not None and rec.children:
                 continue
             prev = self._retry.get(name)
+            if prev is not None and now < prev.at < float("inf"):
+                continue  # already scheduled
+            # after an attempt (at = inf while it runs) the next one waits twice as long
             delay = RETRY_FIRST if prev is None else min(prev.delay * 2, RETRY_MAX)
-            if prev is not None and prev.at > now:
-                continue
             self._retry[name] = _Retry(now + delay, delay)
         self._rearm()
 
