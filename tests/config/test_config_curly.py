@@ -109,3 +109,64 @@ def test_junos_display_with_secret_comment() -> None:
     assert policy.pre_shared_key is not None
     assert policy.pre_shared_key.value == b"lc"
     assert "lc" not in repr(policy)
+
+
+def test_configuration_groups_are_applied() -> None:
+    text = """\
+groups {
+    vpn-defaults {
+        security {
+            ike {
+                proposal P1 {
+                    lifetime-seconds 3600;
+                    dh-group group14;
+                }
+            }
+        }
+    }
+    per-port {
+        interfaces {
+            <ge-*> {
+                mtu 9000;
+            }
+        }
+    }
+    node0 {
+        system {
+            host-name a;
+        }
+    }
+}
+apply-groups [ vpn-defaults per-port "${node}" ];
+security {
+    ike {
+        proposal P1 {
+            lifetime-seconds 7200;
+        }
+        gateway G {
+            apply-groups other;
+        }
+    }
+}
+"""
+    result = load_text(text, "g.conf")
+    assert result.tree is not None
+    ike = result.tree.block("security")
+    assert ike is not None
+    proposal = ike.block("ike")
+    assert proposal is not None
+    p1 = proposal.named("proposal")["P1"]
+    assert (p1.value("lifetime-seconds"), p1.value("dh-group")) == (7200, "group14")
+    lines = [str(d) for d in result.diagnostics if "group" in str(d)]
+    assert lines == [
+        "g.conf:15: warning: groups per-port: statements with wildcards are not expanded; ignored",
+        "g.conf:25: warning: apply-groups ${node}: cluster node groups are not expanded; ignored",
+        "g.conf:32: warning: security ike gateway G apply-groups: apply-groups below the top "
+        "level is not expanded; ignored",
+    ]
+
+
+def test_unknown_group() -> None:
+    assert messages("apply-groups nope;") == [
+        "t.conf:1: error: apply-groups nope: group 'nope' is not defined"
+    ]

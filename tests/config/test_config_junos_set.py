@@ -97,8 +97,7 @@ def test_several_errors_in_file_order(base_set: str) -> None:
         "interfaces, routing-options, routing-instances, system, protocols, policy-options, "
         "applications, access, firewall, snmp, services, chassis, vlans, bridge-domains, "
         "ethernet-switching-options, switch-options, forwarding-options, class-of-service, "
-        "event-options, poe, virtual-chassis, schedulers, logical-systems, groups, apply-groups, "
-        "version",
+        "event-options, poe, virtual-chassis, schedulers, logical-systems, version",
     ]
 
 

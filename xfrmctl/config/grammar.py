@@ -607,8 +607,6 @@ ROOT = Container(
         "virtual-chassis": Opaque(HOST),
         "schedulers": Opaque(f"{SRX_ONLY}: policy schedulers"),
         "logical-systems": Opaque("logical systems are not supported; ignored"),
-        "groups": Opaque("configuration groups are not expanded; ignored"),
-        "apply-groups": Opaque("configuration groups are not expanded; ignored"),
         "version": Opaque(HOST),
     }
 )

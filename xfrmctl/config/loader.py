@@ -11,6 +11,7 @@ from xfrmctl.config.build import build_model
 from xfrmctl.config.checks import run_checks
 from xfrmctl.config.errors import ConfigError, Diagnostic, Diagnostics, Location, Severity
 from xfrmctl.config.grammar import ROOT
+from xfrmctl.config.groups import expand_groups
 from xfrmctl.config.junos_curly import parse_curly
 from xfrmctl.config.junos_set import parse_set
 from xfrmctl.config.model import Config
@@ -109,7 +110,7 @@ def load_text(
     """Parse and check `text`; `interface_map` (Junos -> Linux names) overrides the file's."""
     diags = Diagnostics()
     fmt = fmt or detect_format(text, file)
-    statements = parse_statements(text, file, fmt, diags)
+    statements = expand_groups(parse_statements(text, file, fmt, diags), diags)
     # A file that does not parse is incomplete: commit checks on its remains would only
     # report the statements that were cut off.
     syntax_ok = not diags.has_errors()
