@@ -19,6 +19,7 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 
 from xfrmctl.cli.client import ControlClient, DaemonError
 from xfrmctl.daemon.runtime import Daemon
+from xfrmctl.netlink.codec import Algo, AuthTruncAlgo, XfrmState
 from xfrmctl.netlink.constants import XFRMCTL_REQID_MIN, XfrmDir
 from xfrmctl.netlink.fake import FakeKernel
 from xfrmctl.state.model import Snapshot
@@ -223,5 +224,34 @@ def test_control_socket_answers_and_survives_garbage(tmp_path: Path) -> None:
         await a.shutdown()
         await b.shutdown()
         assert not Path(a.socket_path).exists()
+
+    asyncio.run(main())
+
+
+def test_start_after_a_crash_removes_stale_state(tmp_path: Path) -> None:
+    async def main() -> None:
+        wire = Wire()
+        a = make_daemon(tmp_path, "a", A, config(local=A, remote=B, vpns={"vpn1": VPN1},
+                                                 establish="on-traffic"), wire)  # fmt: skip
+        await seed(a, A)
+        k = fake(a)
+        # what a killed daemon left behind, plus a foreign SA that must survive
+        await k.add_xfrm_interface("st0.0", 1, underlying="eth0")
+        await k.add_route("198.18.2.0/24", dev="st0.0")
+        stale = XfrmState(daddr=B, spi=0x1234, saddr=A, reqid=XFRMCTL_REQID_MIN + 9,
+                          crypt=Algo("cbc(aes)", bytes(16)),
+                          auth_trunc=AuthTruncAlgo("hmac(sha256)", bytes(32), 128))  # fmt: skip
+        foreign = XfrmState(daddr=B, spi=0x5678, saddr=A, reqid=7,
+                            crypt=Algo("cbc(aes)", bytes(16)),
+                            auth_trunc=AuthTruncAlgo("hmac(sha256)", bytes(32), 128))  # fmt: skip
+        await k.add_sa(stale)
+        await k.add_sa(foreign)
+        await a.start()
+        assert [s.spi for s in await k.list_sas()] == [0x5678]
+        [link] = await k.list_links("xfrm")
+        assert (link.name, link.if_id, link.up) == ("st0.0", 1, True)
+        assert [(r.dst, r.dev) for r in await k.list_routes()] == [("198.18.2.0/24", "st0.0")]
+        await a.shutdown()
+        assert [s.spi for s in await k.list_sas()] == [0x5678]
 
     asyncio.run(main())
