@@ -63,6 +63,9 @@ async def _main(config: str, socket_path: str, fake: dict[str, list[str]] | None
     except ReloadRefused as exc:
         print(exc.message, file=sys.stderr)
         return 1
+    except OSError as exc:  # a socket in use, a missing device: one line, not a traceback
+        print(f"xfrmctl daemon: {exc}", file=sys.stderr)
+        return 1
     finally:
         await kernel.close()
     return 0

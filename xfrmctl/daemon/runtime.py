@@ -196,7 +196,12 @@ class Daemon:
         )
 
     async def run(self) -> None:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            if self._loop is not None and self.engine is not None:
+                await self.shutdown()  # remove what the failed start installed
+            raise
         loop = self.loop
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
