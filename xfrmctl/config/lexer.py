@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from xfrmctl.config.errors import Diagnostics, Location
@@ -33,6 +34,9 @@ _PUNCT = {
     "[": Kind.LBRACKET,
     "]": Kind.RBRACKET,
 }
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+# A word runs to whitespace, a quote, punctuation or the start of a /* comment.
+_WORD = re.compile(r'(?:[^ \t\r\f\v\n"{};\[\]/]|/(?!\*))+')
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 
 
@@ -51,10 +55,12 @@ def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
             i += 1
             line, line_start = line + 1, i
         elif c in " \t\r\f\v":
-            i += 1
+            match = _SPACES.match(text, i)
+            assert match is not None
+            i = match.end()
         elif c == "#":
-            while i < n and text[i] != "\n":
-                i += 1
+            end = text.find("\n", i)
+            i = n if end < 0 else end
         elif text.startswith("/*", i):
             start = here(i)
             end = text.find("*/", i + 2)
@@ -87,10 +93,10 @@ def tokenize(text: str, file: str, diags: Diagnostics) -> list[Token]:
             i += 1
             tokens.append(Token(Kind.WORD, "".join(chars), start, quoted=True))
         else:
-            start_pos = i
-            while i < n and text[i] not in ' \t\r\f\v\n"{};[]' and not text.startswith("/*", i):
-                i += 1
-            tokens.append(Token(Kind.WORD, text[start_pos:i], here(start_pos)))
+            match = _WORD.match(text, i)
+            assert match is not None  # c is none of the characters handled above
+            tokens.append(Token(Kind.WORD, match.group(), here(i)))
+            i = match.end()
     return tokens
 
 
