@@ -29,6 +29,7 @@ from xfrmctl.state.model import (
 )
 
 FIRST_TUNNEL_ID = 131073
+NOT_INITIATED = "Not initiated yet"
 _AUTH_METHODS = {"psk": "Pre-shared-keys", "pre-shared-keys": "Pre-shared-keys"}
 
 
@@ -104,7 +105,7 @@ class VpnRecord:
     remote_gateway: str
     nego_count: int = 0
     fail_count: int = 0
-    down_reason: str | None = "Not initiated yet"
+    down_reason: str | None = NOT_INITIATED
     last_attempt: float | None = None  # engine time
     children: dict[int, ChildRecord] = field(default_factory=dict)
     stats_baseline: dict[int, tuple[int, int]] = field(default_factory=dict)  # spi -> bytes, pkts
@@ -227,6 +228,8 @@ class StateStore:
             if rec is not None:
                 rec.nego_count += 1
                 rec.last_attempt = now
+                if not rec.children and rec.down_reason == NOT_INITIATED:
+                    rec.down_reason = "Negotiation in progress"
 
     def failed(self, vpns: Iterable[str], reason: str) -> None:
         for name in vpns:
