@@ -127,3 +127,18 @@ def test_schema_unknown_hierarchy() -> None:
     result = runner.invoke(app, ["config", "schema", "security", "bogus"])
     assert result.exit_code == 1
     assert result.stderr == "error: no hierarchy 'security bogus' (at 'bogus')\n"
+
+
+def test_check_reads_standard_input(base_set: str) -> None:
+    junos = base_set.replace("external-interface eth0", "external-interface ge-0/0/3.0")
+    result = runner.invoke(
+        app,
+        ["config", "check", "-", "--map-interface", "ge-0/0/3.0=eth3",
+         "--map-interface", "ge-0/0/9.0=eth9"],
+        input=junos,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "<stdin>: warning: --map-interface ge-0/0/9.0: no statement uses this interface",
+        "configuration check succeeds",
+    ]

@@ -6,6 +6,7 @@ and convert pasted Junos configuration into the YAML or ``set`` form they keep.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 
 from xfrmctl.config import emit
 from xfrmctl.config.errors import Location, Severity
-from xfrmctl.config.loader import FORMATS, LoadResult, load_file
+from xfrmctl.config.loader import FORMATS, LoadResult, load_file, load_text
 from xfrmctl.config.reference import grammar_reference
 
 config_app = typer.Typer(
@@ -48,12 +49,27 @@ def _check_format(fmt: str | None) -> str | None:
 
 
 def _load(file: Path, fmt: str | None, maps: list[str] | None) -> LoadResult:
-    return load_file(file, _check_format(fmt), _interface_map(maps or []))
+    """Load `file`, or standard input for ``-`` (Junos text pasted into a terminal)."""
+    mapping = _interface_map(maps or [])
+    if str(file) == "-":
+        text = sys.stdin.read()
+        return load_text(text, "<stdin>", _check_format(fmt), mapping)
+    return load_file(file, _check_format(fmt), mapping)
+
+
+def _unused_mappings(file: Path, result: LoadResult, given: list[str] | None) -> list[str]:
+    cli = {entry.partition("=")[0] for entry in given or []}
+    where = "<stdin>" if str(file) == "-" else str(file)
+    return [
+        f"{where}: warning: --map-interface {name}: no statement uses this interface"
+        for name in result.unused_mappings
+        if name in cli
+    ]
 
 
 @config_app.command("check")
 def check(
-    file: Annotated[Path, typer.Argument(help="Configuration file to check.")],
+    file: Annotated[Path, typer.Argument(help="Configuration file to check ('-': stdin).")],
     fmt: Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)] = None,
     map_interface: Annotated[
         list[str] | None, typer.Option("--map-interface", help=_MAP_HELP)
@@ -63,6 +79,8 @@ def check(
     result = _load(file, fmt, map_interface)
     for diagnostic in result.diagnostics:
         typer.echo(str(diagnostic))
+    for line in _unused_mappings(file, result, map_interface):
+        typer.echo(line)
     if result.errors:
         raise typer.Exit(1)
     typer.echo("configuration check succeeds")
@@ -70,7 +88,7 @@ def check(
 
 @config_app.command("convert")
 def convert(
-    file: Annotated[Path, typer.Argument(help="Configuration file to convert.")],
+    file: Annotated[Path, typer.Argument(help="Configuration file to convert ('-': stdin).")],
     *,
     to: Annotated[str, typer.Option("--to", help="Output form: yaml, set or curly.")],
     fmt: Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)] = None,
@@ -94,6 +112,8 @@ def convert(
     for diagnostic in result.diagnostics:
         if diagnostic.severity is Severity.ERROR:
             typer.echo(str(diagnostic), err=True)
+    for line in _unused_mappings(file, result, map_interface):
+        typer.echo(line, err=True)
     if result.errors or result.tree is None:
         raise typer.Exit(1)
     text, redacted = _WRITERS[to](result.tree, show_secrets)

@@ -35,6 +35,8 @@ class LoadResult:
     diagnostics: list[Diagnostic]
     tree: Block | None = field(default=None, repr=False)
     format: str = "yaml"
+    unused_mappings: tuple[str, ...] = ()
+    """Junos interface names given a mapping that nothing in the file uses (likely typos)."""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -130,7 +132,8 @@ def load_text(
         report_unrealised(root, diags)
     if not statements and not diags.has_errors():
         diags.warning(Location(file, 0), "", "the configuration is empty")
-    return LoadResult(None if diags.has_errors() else config, diags.sorted(), root, fmt)
+    unused = tuple(k for k in mapping if k not in ctx.used_mappings)
+    return LoadResult(None if diags.has_errors() else config, diags.sorted(), root, fmt, unused)
 
 
 def load_file(
