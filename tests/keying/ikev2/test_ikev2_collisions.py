@@ -235,3 +235,35 @@ def test_responder_peer_dead_during_delete(h):
     assert d.reason is Reason.LOCAL_DELETE
     assert net.b.of(PeerDead) == []
     assert net.b.installed() == {}
+
+
+def lose_first_response_of_a_collision(net: Any) -> None:
+    """Both rekey; a's request reaches b, b's answer to it is lost, b's own request goes on."""
+    net.step_one = None
+    first = net.queue.pop(0)  # a's request
+    net._deliver_one(first)  # b answers it (queued last)
+    answer = net.queue.pop()  # ... and that answer is lost
+    assert parse_message(answer.data).header.is_response
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_child_rekey_collision_with_lost_response(h, seed):
+    net = established(h, seed=seed)
+    net.feed(net.a, net.a.engine.rekey_child(only_child(net.a).unique_id, net.now))
+    net.feed(net.b, net.b.engine.rekey_child(only_child(net.b).unique_id, net.now))
+    lose_first_response_of_a_collision(net)
+    net.run()
+    net.advance(net.now + 400)
+    settled(h, net)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ike_rekey_collision_with_lost_response(h, seed):
+    net = established(h, seed=seed)
+    (s,) = net.a.engine.sessions.values()
+    net.feed(net.a, net.a.engine.rekey_ike(s.ref, net.now))
+    net.feed(net.b, net.b.engine.rekey_ike(s.ref, net.now))
+    lose_first_response_of_a_collision(net)
+    net.run()
+    net.advance(net.now + 400)
+    settled(h, net)

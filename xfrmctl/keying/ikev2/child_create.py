@@ -369,7 +369,7 @@ class ChildCreateTask(Task):
             return None
         out: list[wire.Payload] = []
         if self.old is not None:
-            old = s.children.get(self.old)
+            old = s.find_child(self.old)
             if old is None or old.state not in (ChildState.INSTALLED, ChildState.REKEYING):
                 return None  # deleted or already replaced meanwhile
             old.state = ChildState.REKEYING
@@ -382,10 +382,15 @@ class ChildCreateTask(Task):
         return out + self.req.payloads(s, in_auth=False)
 
     def _old(self, s: Ikev2Session) -> ChildSa | None:
-        return s.children.get(self.old) if self.old is not None else None
+        return s.find_child(self.old) if self.old is not None else None
 
     def on_response(self, s: Ikev2Session, msg: wire.Inbound, now: float) -> None:
         old = self._old(s)
+        collision = s.child_collisions.pop(self.old, None) if self.old is not None else None
+        if self.old is not None and old is None and msg.error_notify() is not None:
+            # the peer rekeyed and deleted the child while our rekey of it was under way
+            s.ctx.count("child rekey overtaken by the peer's")
+            return
         invalid_ke = msg.notify(NotifyType.INVALID_KE_PAYLOAD)
         if invalid_ke is not None and self.retries < 2 and len(invalid_ke.data) == 2:
             wanted = int.from_bytes(invalid_ke.data, "big")
@@ -424,8 +429,11 @@ class ChildCreateTask(Task):
                 old.rekey_at = now + TEMPORARY_FAILURE_RETRY * 15
             return
         if old is None:
+            if collision is not None:
+                # the peer won the collision and already deleted the old SA: ours is redundant
+                s.ctx.count("child rekey collision lost")
+                self._delete(s, child, Reason.REDUNDANT, now)
             return
-        collision = s.child_collisions.pop(old.unique_id, None)
         if collision is not None:
             ours = min(self.req.nonce, self.nr)
             theirs = min(collision.ni, collision.nr)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from xfrmctl.keying.constants import ExchangeType, NotifyType
-from xfrmctl.keying.errors import CryptoError, ParseError
+from xfrmctl.keying.errors import ParseError
 from xfrmctl.keying.ikev2 import ike_init, wire
 from xfrmctl.keying.ikev2.actions import Action, Endpoint, IkeSaRef, Reason, Send
 from xfrmctl.keying.ikev2.child_create import ChildCreateTask, ChildRequest
@@ -65,6 +65,7 @@ class Ikev2Engine:
         self._reqids: dict[tuple[str, str], int] = {}
         self._esp_spis: set[int] = set()
         self._pending_new: list[Ikev2Session] = []  # created by sessions, registered in _finish
+        self._touched: list[Ikev2Session] = []  # sessions whose timers another one changed
         self.cookies = CookieJar(rng, self.settings.cookie_rotate_seconds)
         self.raise_internal_errors = False  # tests set this to see bugs instead of counters
         self.ctx = SessionContext(
@@ -78,6 +79,7 @@ class Ikev2Engine:
             wall_clock=wall_clock or _posix_utc,
             has_other_sa=self._has_other_sa,
             reauthenticate=self._reauthenticate,
+            touch=self._touched.append,
         )
 
     # ------------------------------------------------------------------ ids
@@ -172,6 +174,10 @@ class Ikev2Engine:
                 self._deadlines.pop(spi, None)
         if not s.closed:
             self._reschedule(s)
+        for other in self._touched:
+            if not other.closed and self.sessions.get(other.our_spi) is other:
+                self._reschedule(other)
+        self._touched.clear()
         return actions
 
     def _initial_contact(self, s: Ikev2Session) -> list[Action]:
@@ -207,7 +213,7 @@ class Ikev2Engine:
         """One IKE message (without the non-ESP marker of port 4500)."""
         try:
             return self._receive(datagram, local, remote, now)
-        except (ParseError, CryptoError, ValueError, KeyError, IndexError) as exc:
+        except Exception as exc:
             if self.raise_internal_errors:
                 raise
             self._count(f"dropped: {type(exc).__name__}")

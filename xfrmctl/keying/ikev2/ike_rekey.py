@@ -18,6 +18,7 @@ from xfrmctl.keying.ikev2.proposals import Chosen, Offered, accept_answer, selec
 from xfrmctl.keying.ikev2.session import Ikev2Session, Phase, Task
 from xfrmctl.keying.transforms import Proposal, Transform
 
+REDUNDANT_GRACE = 30.0  # the loser of a collision deletes its SA; after this, we do it
 REKEY_RETRY = 30.0  # seconds before another attempt after a refused IKE rekey
 OLD_SA_GRACE = 60.0  # the old SA is dropped by then even if its delete never comes
 
@@ -83,11 +84,13 @@ def adopt(old: Ikev2Session, new: Ikev2Session, now: float) -> None:
     new.delayed.extend(old.delayed)
     old.delayed.clear()
     old.phase = Phase.REKEYED
+    old.moved_to = new
     old.rekey_at = None
     old.expire_at = now + OLD_SA_GRACE
     old.emit(IkeRekeyed(old.ref, new.ref, old.peer.name, new.established_action(now)))
     new.kick(now)
     old.emit_all(new.drain())
+    old.ctx.touch(new)
 
 
 @dataclass
@@ -97,11 +100,36 @@ class PassiveIkeRekey:
     nr: bytes = field(repr=False)
 
 
+def peer_uses_new_sa(new: Ikev2Session, msg: wire.Inbound, now: float) -> None:
+    """An authenticated request arrived on the SA we created for the peer's rekey while our own
+    rekey was outstanding. A delete of it means the peer lost the collision: our own rekey, when
+    its response comes, stands alone. Any other request means the peer made it the successor
+    (our request was lost, or we lost the collision): the children move now, and whatever our
+    own rekey creates is redundant."""
+    old = new.pending_parent
+    new.pending_parent = None
+    if old is None or old.closed or old.passive_ike_rekey is None:
+        return
+    if old.passive_ike_rekey.new is not new:
+        return
+    old.passive_ike_rekey = None
+    if any(proto is ProtocolId.IKE for proto, _ in msg.deletes()):
+        new.ctx.count("IKE rekey collision: the peer dropped its redundant SA")
+        return
+    if isinstance(old.active, IkeRekeyTask):
+        old.active.obsolete = True
+    new.ctx.count("IKE rekey collision resolved by the peer's use of its SA")
+    adopt(old, new, now)
+    new.emit_all(old.drain())
+    new.ctx.touch(old)
+
+
 class IkeRekeyTask(Task):
     exchange = ExchangeType.CREATE_CHILD_SA
     name = "ike_rekey"
 
     def __init__(self) -> None:
+        self.obsolete = False  # the peer's rekey of the same SA already took over
         self.group: Transform | None = None
         self.keypair: DhKeyPair | None = None
         self.spi = 0
@@ -135,6 +163,10 @@ class IkeRekeyTask(Task):
     def on_response(self, s: Ikev2Session, msg: wire.Inbound, now: float) -> None:
         passive = s.passive_ike_rekey
         s.passive_ike_rekey = None
+        if passive is not None:
+            passive.new.pending_parent = None
+        if self.obsolete and msg.error_notify() is not None:
+            return  # the peer's rekey took over; nothing to retry
         invalid_ke = msg.notify(NotifyType.INVALID_KE_PAYLOAD)
         if invalid_ke is not None and len(invalid_ke.data) == 2 and self.retries < 2:
             wanted = int.from_bytes(invalid_ke.data, "big")
@@ -178,6 +210,13 @@ class IkeRekeyTask(Task):
         ours = new_session(s, chosen, initiator=True, spi_i=self.spi, spi_r=spi_r, ni=self.ni,
                            nr=nr, shared=shared, now=now)  # fmt: skip
         s.successors.append(ours)
+        if self.obsolete:
+            # the children already went to the peer's new SA: ours is the redundant one
+            s.ctx.count("IKE rekey collision lost")
+            ours.redundant = True
+            ours.queue_task(_delete_task(Reason.REDUNDANT), now)
+            s.emit_all(ours.drain())
+            return
         if passive is not None:
             if min(self.ni, nr) < min(passive.ni, passive.nr):
                 s.ctx.count("IKE rekey collision lost")
@@ -186,6 +225,9 @@ class IkeRekeyTask(Task):
                 s.emit_all(ours.drain())
                 return
             s.ctx.count("IKE rekey collision won")
+            passive.new.redundant_at = now + REDUNDANT_GRACE
+            passive.new.redundant = True
+            s.ctx.touch(passive.new)
         adopt(s, ours, now)
         s.queue_task(_delete_task(Reason.REKEYED), now, front=True)
 
@@ -238,6 +280,7 @@ def respond(
     s.successors.append(new)
     if isinstance(s.active, IkeRekeyTask):
         s.passive_ike_rekey = PassiveIkeRekey(new, ni, nr)
+        new.pending_parent = s
     else:
         adopt(s, new, now)
     answer = Chosen(chosen.protocol, chosen.encr, chosen.integ, chosen.prf, chosen.dh, None)

@@ -8,7 +8,7 @@ answering), so a lost delete never leaves one direction installed while the othe
 from __future__ import annotations
 
 from xfrmctl.keying.constants import ExchangeType, NotifyType, ProtocolId
-from xfrmctl.keying.ikev2 import wire
+from xfrmctl.keying.ikev2 import ike_rekey, wire
 from xfrmctl.keying.ikev2.actions import LivenessResult, Reason
 from xfrmctl.keying.ikev2.child import ChildState
 from xfrmctl.keying.ikev2.session import Ikev2Session, Phase, Task
@@ -48,7 +48,7 @@ class ChildDeleteTask(Task):
             if spi is None:
                 return None
             return [wire.delete(ProtocolId.ESP, [spi.to_bytes(4, "big")])]
-        child = s.children.get(self.unique_id)
+        child = s.find_child(self.unique_id)
         if child is None:
             return None
         child.state = ChildState.DELETING
@@ -57,7 +57,7 @@ class ChildDeleteTask(Task):
     def on_response(self, s: Ikev2Session, msg: wire.Inbound, now: float) -> None:
         if self.unique_id is None or self.notify_only:
             return
-        child = s.children.get(self.unique_id)
+        child = s.find_child(self.unique_id)
         if child is not None:
             s.remove_child(child, self.reason)
 
@@ -110,6 +110,14 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
         return []
     deletes = msg.deletes()
     if any(proto is ProtocolId.IKE for proto, _ in deletes):
+        passive = s.passive_ike_rekey
+        if passive is not None:
+            # the peer finished rekeying this SA (our own rekey of it was lost on the way):
+            # the SA we created for its rekey is the successor, so the children move there
+            s.passive_ike_rekey = None
+            passive.new.pending_parent = None
+            s.ctx.count("IKE rekey collision resolved by the peer's delete")
+            ike_rekey.adopt(s, passive.new, now)
         s.delete_everything(Reason.REKEYED if s.phase is Phase.REKEYED else Reason.PEER_DELETED)
         return []
     ours: list[bytes] = []
@@ -125,7 +133,7 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
                 continue
             ours.append(child.spi_in.to_bytes(4, "big"))
             replaced = child.state is ChildState.REKEYED or any(
-                c.rekey_of == child.unique_id for c in s.children.values()
+                c.rekey_of == child.unique_id for c in s.all_children()
             )
             reason = Reason.REKEYED if replaced else Reason.PEER_DELETED
             if child.state is ChildState.DELETING:
@@ -133,7 +141,6 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
                 ours.pop()
                 reason = Reason.LOCAL_DELETE
             s.remove_child(child, reason)
-            s.child_collisions.pop(child.unique_id, None)
     if ours:
         return [wire.delete(ProtocolId.ESP, ours)]
     return []

@@ -60,6 +60,21 @@ class Phase(Enum):
     CLOSED = "closed"  # gone; the engine forgets it
 
 
+# Every phase change an IKE SA may make; anything else is a bug (`StateError`).
+PHASE_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    Phase.INIT: frozenset({Phase.AUTH, Phase.ESTABLISHED, Phase.CLOSED}),  # ESTABLISHED: by rekey
+    Phase.AUTH: frozenset({Phase.ESTABLISHED, Phase.CLOSED}),
+    Phase.ESTABLISHED: frozenset({Phase.REKEYED, Phase.DELETING, Phase.CLOSED}),
+    Phase.REKEYED: frozenset({Phase.CLOSED}),
+    Phase.DELETING: frozenset({Phase.REKEYED, Phase.CLOSED}),
+    Phase.CLOSED: frozenset({Phase.CLOSED}),
+}
+
+
+class StateError(RuntimeError):
+    """An IKE SA tried a phase change PHASE_TRANSITIONS does not allow (a bug, not bad input)."""
+
+
 @dataclass
 class SessionContext:
     """What every session of one engine shares: randomness, ids, settings, counters."""
@@ -74,6 +89,7 @@ class SessionContext:
     wall_clock: Callable[[float], datetime]  # engine time -> UTC, for certificate validity
     has_other_sa: Callable[[Ikev2Session], bool]  # another live IKE SA with the same peer?
     reauthenticate: Callable[[Ikev2Session, float], None]  # start this SA's replacement
+    touch: Callable[[Ikev2Session], None]  # another SA's timers changed: reschedule it
 
     def nonce(self) -> bytes:
         return self.rng(32)
@@ -132,7 +148,7 @@ class Ikev2Session:
         self.local = local
         self.remote = remote
         self.created = now
-        self.phase = Phase.INIT
+        self._phase = Phase.INIT
         self.window = MessageIdWindow()
         self.retrans = Retransmitter(peer.retransmit)
         self.queue: collections.deque[Task] = collections.deque()
@@ -161,12 +177,26 @@ class Ikev2Session:
         self.expired_spis: dict[int, int] = {}  # expired child id -> inbound SPI to announce
         self.first_child: ChildRequest | None = None  # requested with IKE_AUTH
         self.reauth_of: Ikev2Session | None = None  # the SA this one replaces once established
+        self.redundant_at: float | None = None  # lost a rekey collision: delete it by then
+        self.redundant = False  # never announced: the loser of an IKE rekey collision
+        self.moved_to: Ikev2Session | None = None  # the IKE SA our children went to (rekey)
+        self.pending_parent: Ikev2Session | None = None  # passive rekey result not yet adopted
         self.peer_hashes: tuple[int, ...] = ()  # peer's SIGNATURE_HASH_ALGORITHMS
         self.reassembler = wire.new_reassembler(ctx.settings)
         self._out: list[Action] = []
         self.last_activity = now
 
     # ------------------------------------------------------------------ identity and addresses
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @phase.setter
+    def phase(self, new: Phase) -> None:
+        if new not in PHASE_TRANSITIONS[self._phase]:
+            raise StateError(f"IKE SA {self.ref}: {self._phase.value} -> {new.value}")
+        self._phase = new
 
     @property
     def ref(self) -> IkeSaRef:
@@ -337,6 +367,8 @@ class Ikev2Session:
             # RFC 7296 2.23: follow the peer's latest authenticated address (NAT mapping change)
             self.local = local
             self.remote = remote
+        if self.pending_parent is not None:
+            ike_rekey.peer_uses_new_sa(self, plain, now)
         payloads = self.dispatch_request(plain, now)
         if payloads is None:
             return
@@ -378,7 +410,7 @@ class Ikev2Session:
             return None
         if self.retrans.deadline is not None:
             times.append(self.retrans.deadline)
-        for t in (self.rekey_at, self.expire_at, self.half_open_until):
+        for t in (self.rekey_at, self.expire_at, self.half_open_until, self.redundant_at):
             if t is not None:
                 times.append(t)
         times.extend(d.at for d in self.delayed)
@@ -408,6 +440,13 @@ class Ikev2Session:
         if self.expire_at is not None and now >= self.expire_at and not self.closed:
             self.delete_everything(Reason.EXPIRED)
             return self.drain()
+        if self.redundant_at is not None and now >= self.redundant_at:
+            self.redundant_at = None
+            if self.established and not self.has_task(informational.IkeDeleteTask):
+                # the peer should have deleted this loser of a rekey collision; it did not
+                self.ctx.count("redundant IKE SA deleted after grace time")
+                self.queue.clear()
+                self.queue_task(informational.IkeDeleteTask(Reason.REDUNDANT), now, front=True)
         if self.rekey_at is not None and now >= self.rekey_at and self.established:
             self.rekey_at = None
             if self.peer.reauth:
@@ -443,18 +482,39 @@ class Ikev2Session:
             )
         )
 
+    def _chain(self) -> list[Ikev2Session]:
+        """This SA and the ones its children moved to by IKE rekeys (newest last)."""
+        out: list[Ikev2Session] = [self]
+        nxt = self.moved_to
+        while nxt is not None and len(out) < 16:
+            out.append(nxt)
+            nxt = nxt.moved_to
+        return out
+
+    def find_child(self, unique_id: int) -> ChildSa | None:
+        """A child of this SA, or of its successor if an IKE rekey moved it meanwhile (an
+        exchange that was under way on the old SA still completes there, RFC 7296 2.18)."""
+        for sa in self._chain():
+            if unique_id in sa.children:
+                return sa.children[unique_id]
+        return None
+
     def remove_child(self, child: ChildSa, reason: Reason) -> None:
-        if self.children.pop(child.unique_id, None) is None:
-            return
-        self.child_collisions.pop(child.unique_id, None)
-        self.emit(delete_action(child, self.ref, local=self.local[0], remote=self.remote[0],
-                                reason=reason))  # fmt: skip
+        for sa in self._chain():
+            if sa.children.pop(child.unique_id, None) is not None:
+                self.emit(delete_action(child, sa.ref, local=sa.local[0], remote=sa.remote[0],
+                                        reason=reason))  # fmt: skip
+                return
 
     def child_by_spi_out(self, spi: int) -> ChildSa | None:
-        for c in self.children.values():
-            if c.spi_out == spi:
-                return c
+        for sa in self._chain():
+            for c in sa.children.values():
+                if c.spi_out == spi:
+                    return c
         return None
+
+    def all_children(self) -> list[ChildSa]:
+        return [c for sa in self._chain() for c in sa.children.values()]
 
     def schedule_ike_lifetime(self, now: float) -> None:
         life = self.peer.lifetime_seconds
@@ -528,9 +588,11 @@ class Ikev2Session:
         if self.phase in (Phase.INIT, Phase.AUTH):
             self.fail(Reason.PEER_NOT_RESPONDING)
             return
-        if self.phase is Phase.REKEYED:
-            # the old SA of a completed IKE rekey: its children already moved on
-            self.emit(IkeDeleted(self.ref, self.peer.name, Reason.REKEYED))
+        if self.phase is Phase.REKEYED or (self.redundant and not self.children):
+            # the old SA of a completed IKE rekey (its children moved on), or a collision's
+            # redundant SA the peer has already forgotten: nothing was lost with it
+            reason = Reason.REKEYED if self.phase is Phase.REKEYED else Reason.REDUNDANT
+            self.emit(IkeDeleted(self.ref, self.peer.name, reason))
             self.close()
             return
         self.emit(PeerDead(self.ref, self.peer.name))
