@@ -14,17 +14,12 @@ from dataclasses import dataclass, field
 import yaml
 
 from xfrmctl.config.grammar import Leaf, Named
-from xfrmctl.config.secrets import PLACEHOLDER, Secret, junos9_encode
+from xfrmctl.config.lexer import CURLY_PREFIXES
+from xfrmctl.config.secrets import PLACEHOLDER, SECRET_KEYWORDS, Secret, junos9_encode
 from xfrmctl.config.tree import Block, FlagSet, NamedItems, OpaqueItems, Value
 
-_SECRET_KEYWORDS = frozenset(
-    {
-        "password", "secret", "key", "encrypted-password", "ascii-text", "hexadecimal",
-        "pre-shared-key", "authentication-key", "plain-text-password-value",
-    }
-)  # fmt: skip
 _HASHED = re.compile(r"\$[1569]\$")
-_NEEDS_QUOTES = re.compile(r'[\s{}\[\];"#\\]|^$|^/\*|^(inactive|protect|replace):$')
+_NEEDS_QUOTES = re.compile(r'[\s{}\[\];"#\\]|^$|^/\*')
 
 
 @dataclass
@@ -127,7 +122,7 @@ class Writer:
             words = list(statement.words)
             for i, word in enumerate(words):
                 previous = words[i - 1] if i else head[-1]
-                if (previous in _SECRET_KEYWORDS or _HASHED.match(word)) and not self.show_secrets:
+                if (previous in SECRET_KEYWORDS or _HASHED.match(word)) and not self.show_secrets:
                     words[i] = PLACEHOLDER
                     self.redacted.append(" ".join((*path, *words[:i])))
             out.append(Node([*head, *words], scalar=None))
@@ -141,7 +136,7 @@ def _scalar(value: object, text: str) -> object:
 def _quote(word: str) -> str:
     if word.startswith("[ ") and word.endswith(" ]"):
         return word
-    if _NEEDS_QUOTES.search(word) or word.startswith("$"):
+    if _NEEDS_QUOTES.search(word) or word.startswith("$") or word in CURLY_PREFIXES:
         return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return word
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from xfrmctl.config.errors import Diagnostics
-from xfrmctl.config.lexer import Kind, Token, tokenize
+from xfrmctl.config.lexer import CURLY_PREFIXES, Kind, Token, tokenize
 from xfrmctl.config.statements import Statement, Word, drop_prefixed, make_list, shown
 
-_PREFIXES = ("inactive:", "protect:", "replace:")
 MAX_DEPTH = 64
 """Blocks nested deeper than any grammar path are refused before recursion runs out."""
 
@@ -64,7 +63,7 @@ class _Parser:
                 return False
             self.pos += 1
             if token.kind is Kind.WORD:
-                if not words and not token.quoted and token.text in _PREFIXES:
+                if not words and not token.quoted and token.text in CURLY_PREFIXES:
                     inactive = inactive or token.text == "inactive:"
                     continue
                 words.append(Word(token.text, token.location))

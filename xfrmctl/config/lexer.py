@@ -34,6 +34,8 @@ _PUNCT = {
     "[": Kind.LBRACKET,
     "]": Kind.RBRACKET,
 }
+CURLY_PREFIXES = ("inactive:", "protect:", "replace:")
+"""Words that mark a curly statement rather than start it (quoted, they are plain words)."""
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 # A word runs to whitespace, a quote, punctuation or the start of a /* comment.
 _WORD = re.compile(r'(?:[^ \t\r\f\v\n"{};\[\]/]|/(?!\*))+')

@@ -14,6 +14,7 @@ from xfrmctl.config.grammar import ROOT
 from xfrmctl.config.groups import expand_groups
 from xfrmctl.config.junos_curly import parse_curly
 from xfrmctl.config.junos_set import parse_set
+from xfrmctl.config.lexer import CURLY_PREFIXES
 from xfrmctl.config.model import Config
 from xfrmctl.config.statements import Statement
 from xfrmctl.config.support import report_unrealised
@@ -24,7 +25,6 @@ from xfrmctl.config.yaml_source import parse_yaml
 FORMATS = ("yaml", "set", "curly")
 _SET_COMMAND = re.compile(r"\s*(set|delete|deactivate|activate|insert|edit|top|up)(\s|$)")
 _YAML_KEY = re.compile(r"[\w.-]+:(\s|$)")
-_CURLY_PREFIXES = ("inactive:", "protect:", "replace:")
 
 
 @dataclass
@@ -65,7 +65,7 @@ def detect_format(text: str, filename: str = "") -> str:
             continue
         if _SET_COMMAND.match(stripped):
             return "set"
-        yaml_key = _YAML_KEY.match(stripped) and not stripped.startswith(_CURLY_PREFIXES)
+        yaml_key = _YAML_KEY.match(stripped) and not stripped.startswith(CURLY_PREFIXES)
         if yaml_key or stripped.startswith("---"):
             return "yaml"
         if "{" in text or stripped.endswith(";"):

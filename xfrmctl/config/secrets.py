@@ -12,6 +12,14 @@ import hashlib
 from dataclasses import dataclass, field
 
 PLACEHOLDER = "SECRET-DATA-REMOVED"
+
+SECRET_KEYWORDS = frozenset(
+    {
+        "ascii-text", "hexadecimal", "password", "secret", "encrypted-password",
+        "authentication-key", "plain-text-password-value", "value",
+    }
+)  # fmt: skip
+"""Keywords whose next word is a key or password: messages and writers never repeat it."""
 """Written by ``config convert`` in place of a key unless ``--show-secrets`` is given."""
 
 _FAMILIES = ("QzF3n6/9CAtpu0O", "B1IREhcSyrleKvMW8LXx", "7N-dVbwsY2g4oaJZGUDj", "iHkq.mPf5T")

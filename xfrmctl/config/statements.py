@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xfrmctl.config.errors import Location
+from xfrmctl.config.secrets import SECRET_KEYWORDS
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,6 @@ def drop_prefixed(statements: list[Statement], prefix: tuple[str, ...]) -> list[
     """Statements not under `prefix` (what ``delete PATH`` / ``inactive:`` leave)."""
     n = len(prefix)
     return [s for s in statements if tuple(w.text for w in s.words[:n]) != prefix]
-
-
-# Keywords whose next word is a key; messages never repeat that word.
-SECRET_KEYWORDS = frozenset({"ascii-text", "hexadecimal"})
 
 
 def shown(words: tuple[Word, ...] | list[Word]) -> str:
