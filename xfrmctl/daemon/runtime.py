@@ -125,6 +125,7 @@ class Daemon:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.wall_offset = 0.0
         self._idle = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ clock
 
@@ -682,7 +683,13 @@ class Daemon:
                            errors=exc.message)  # fmt: skip
 
     async def reload(self) -> str:
-        """Apply only the difference to the new file; refuse a file with errors."""
+        """Apply only the difference to the new file; refuse a file with errors.
+
+        Reloads (SIGHUP, control socket) run one at a time."""
+        async with self._reload_lock:
+            return await self._reload()
+
+    async def _reload(self) -> str:
         if self.config is None or self.plan is None or self.engine is None:
             raise ReloadRefused("the daemon is not running yet")
         new = self._load()
