@@ -15,6 +15,9 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 )
 
 from xfrmctl.daemon.runtime import Daemon
+from xfrmctl.keying import transforms as t
+from xfrmctl.keying.ikev2.actions import IkeSaRef, InstallChild, Lifetime
+from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.netlink.fake import FakeKernel
 
 A, B = "192.0.2.1", "192.0.2.2"
@@ -100,6 +103,42 @@ def test_immediately_retries_with_backoff(tmp_path: Path) -> None:
             a._on_timer()
         assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
         assert a.store.vpns["vpn1"].nego_count == 8
+        await a.shutdown()
+
+    asyncio.run(main())
+
+
+def test_nat_mapping_moves_the_encapsulation_port(tmp_path: Path) -> None:
+    async def main() -> None:
+        wire = Wire()
+        text = config(local=A, remote=B, vpns={"vpn1": VPN_A}, establish="on-traffic")
+        a = make_daemon(tmp_path, "a", A, text, wire)
+        await seed(a, A)
+        await a.start()
+        action = InstallChild(
+            ike_sa=IkeSaRef(1, 2), child="vpn1", unique_id=1, reqid=1, protocol=3,
+            mode="tunnel", spi_in=0xC0000001, spi_out=0xC0000002, local=A, remote=B,
+            encr=t.AES256_GCM_16, integ=None, encr_key_in=bytes(36), integ_key_in=b"",
+            encr_key_out=bytes(36), integ_key_out=b"", esn=False, replay_window=64,
+            local_ts=(TrafficSelector.any(4),), remote_ts=(TrafficSelector.any(4),), if_id=1,
+            encap=(4500, 4500), lifetime=Lifetime(3000, 3600), initiator=True, dh_group=None,
+        )  # fmt: skip
+        await a._install_child(action)
+        fake(a).trigger_mapping(A, 0xC0000001, B, 40000)
+
+        async def ports() -> tuple[int, int]:
+            inbound = await fake(a).get_sa(A, 0xC0000001)
+            outbound = await fake(a).get_sa(B, 0xC0000002)
+            assert inbound.encap is not None and outbound.encap is not None
+            return inbound.encap.sport, outbound.encap.dport
+
+        for _ in range(200):
+            if await ports() == (40000, 40000):
+                break
+            await asyncio.sleep(0)
+        assert await ports() == (40000, 40000)
+        [tunnel] = a.store.snapshot(a.now(), a.wall_offset, {}).tunnels
+        assert tunnel.port == 40000
         await a.shutdown()
 
     asyncio.run(main())

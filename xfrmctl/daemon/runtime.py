@@ -20,8 +20,8 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, replace
 
 from xfrmctl.config import Config, diff, load_file
 from xfrmctl.config.diff import ConfigDiff
@@ -49,10 +49,16 @@ from xfrmctl.keying.ikev2.actions import (
     Send,
 )
 from xfrmctl.keying.ikev2.engine import EngineError, Ikev2Engine
-from xfrmctl.netlink.codec import SaCounters, XfrmAcquire, XfrmExpire, XfrmPolicy
+from xfrmctl.netlink.codec import (
+    SaCounters,
+    XfrmAcquire,
+    XfrmExpire,
+    XfrmMapping,
+    XfrmPolicy,
+)
 from xfrmctl.netlink.constants import AF_INET, AF_INET6, XfrmMsg
 from xfrmctl.netlink.errors import NetlinkError
-from xfrmctl.netlink.port import KernelPort, XfrmEvent, owned_reqid
+from xfrmctl.netlink.port import KernelEvent, KernelPort, XfrmEvent, owned_reqid
 from xfrmctl.state.codec import JsonValue, to_json
 from xfrmctl.state.query import (
     ActionResult,
@@ -179,7 +185,8 @@ class Daemon:
             await self._install_vpn_policies(vpn)
         await self.control.start()
         self._tasks.append(asyncio.create_task(self._worker()))
-        self._tasks.append(asyncio.create_task(self._events()))
+        # subscribe now, not when the task first runs: no event between here and there is lost
+        self._tasks.append(asyncio.create_task(self._events(self.kernel.events())))
         if self.notifier.watchdog_interval:
             self._tasks.append(asyncio.create_task(self._watchdog()))
         for vpn in plan.vpns.values():
@@ -576,8 +583,8 @@ class Daemon:
 
     # ------------------------------------------------------------------ kernel events
 
-    async def _events(self) -> None:
-        async for event in self.kernel.events():
+    async def _events(self, events: AsyncIterator[KernelEvent]) -> None:
+        async for event in events:
             if not isinstance(event, XfrmEvent):
                 continue
             try:
@@ -599,11 +606,45 @@ class Daemon:
                         self.log.info("acquire", vpn=name, src=msg.saddr, dst=msg.daddr)
                         self._initiate(name)
                     return
+        elif event.type == XfrmMsg.XFRM_MSG_MAPPING and isinstance(msg, XfrmMapping):
+            if owned_reqid(msg.reqid):
+                self._tasks.append(asyncio.create_task(self._mapping(msg)))
         elif event.type == XfrmMsg.XFRM_MSG_EXPIRE and isinstance(msg, XfrmExpire):
             if not owned_reqid(msg.state.reqid):
                 return
             self.log.info("expire", spi=f"{msg.state.spi:08x}", hard=msg.hard)
             self._enqueue(self.engine.child_expired(msg.state.spi, msg.hard, now))
+
+    async def _mapping(self, msg: XfrmMapping) -> None:
+        """The peer's NAT mapping moved (kernel MAPPING on an inbound ESP-in-UDP SA).
+
+        A new port is written into both SAs' encapsulation in place (keys and counters stay);
+        an address change needs new SAs, which the next rekey brings."""
+        found = self.store.find_child(msg.spi)
+        if found is None:
+            return
+        vpn, child = found
+        log = self.log.bind(vpn=vpn.name, spi_in=f"{child.spi_in:08x}")
+        if child.encap is None:
+            return
+        if msg.new_saddr != child.remote:
+            log.warning("peer address behind NAT changed; waiting for the rekey",
+                        old=child.remote, new=msg.new_saddr)  # fmt: skip
+            return
+        try:
+            for dst, spi in ((child.local, child.spi_in), (child.remote, child.spi_out)):
+                sa = await self.kernel.get_sa(dst, spi)
+                if sa.encap is None:
+                    continue
+                inbound = dst == child.local
+                encap = replace(sa.encap, sport=msg.new_sport) if inbound else replace(
+                    sa.encap, dport=msg.new_sport)  # fmt: skip
+                await self.kernel.update_sa(replace(sa, encap=encap))
+        except NetlinkError as exc:
+            log.error("cannot follow the NAT mapping", error=str(exc))
+            return
+        child.encap = (child.encap[0], msg.new_sport)
+        log.info("NAT mapping changed", remote=msg.new_saddr, port=msg.new_sport)
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval or 10.0
