@@ -278,8 +278,6 @@ def test_srx_only_statements_are_warned_once_per_hierarchy(base_set: str) -> Non
         "set security nat source rule-set rs1 from zone trust\n"
     )
     assert diags(text) == [
-        "c.set:23: warning: security zones security-zone untrust interfaces: SRX-only "
-        "statement, accepted and ignored: filtering on Linux is configured in nftables",
         "c.set:24: warning: security zones security-zone untrust host-inbound-traffic: SRX-only "
         "statement, accepted and ignored: filtering on Linux is configured in nftables",
         "c.set:26: warning: security nat: SRX-only statement, accepted and ignored: NAT on "

@@ -53,7 +53,7 @@ def value_strategy(value_type: object) -> st.SearchStrategy[str]:
         return IPV4 | st.sampled_from(["peer.example.net", "vpn1.example.org"])
     if isinstance(value_type, v.Hostname):
         return st.sampled_from(["host.example.net", "a-b.example"])
-    if isinstance(value_type, v.Interface | v.NextHop):
+    if isinstance(value_type, v.Interface | v.NextHop | v.ZoneInterface):
         return st.sampled_from(["eth0", "wan1", "st0.0", "st0.12", "ge-0/0/0.0"])
     if isinstance(value_type, v.LinuxInterface):
         return st.sampled_from(["eth0", "eth3"])

@@ -425,16 +425,20 @@ def build_model(root: Block, interface_map: dict[str, str]) -> m.Config:
         routes += _routes(ri.block("routing-options"), str(ri_name))
 
     books: list[m.AddressBook] = []
+    zones: dict[str, m.SecurityZone] = {}
     policies: list[m.SecurityPolicy] = []
     default_policy = None
     tcp_mss = None
     if security is not None:
         for book_name, book in security.named("address-book").items():
             attach = book.block("attach")
-            zones = tuple(str(z) for z in attach.values("zone")) if attach else ()
-            books.append(_address_book(str(book_name), book, zones))
+            attached = tuple(str(z) for z in attach.values("zone")) if attach else ()
+            books.append(_address_book(str(book_name), book, attached))
         zones_block = security.block("zones")
         for zone, zb in (zones_block.named("security-zone") if zones_block else {}).items():
+            zones[str(zone)] = m.SecurityZone(
+                str(zone), tuple(cast("str | St0Unit", i) for i in zb.named("interfaces"))
+            )
             zbook = zb.block("address-book")
             if zbook is not None:
                 books.append(_address_book(f"zone:{zone}", zbook, (str(zone),)))
@@ -483,6 +487,7 @@ def build_model(root: Block, interface_map: dict[str, str]) -> m.Config:
         st0_units=st0_units,
         static_routes=tuple(routes),
         routing_instances=instances,
+        zones=zones,
         address_books=tuple(books),
         security_policies=tuple(policies),
         default_policy=default_policy,

@@ -33,6 +33,7 @@ from xfrmctl.config.values import (
     St0Ref,
     Text,
     ValueType,
+    ZoneInterface,
 )
 
 
@@ -401,7 +402,11 @@ ZONES = Container(
                     "description": Leaf(Text()),
                     "address-book": Container(_BOOK_BODY),
                     "host-inbound-traffic": Opaque(FIREWALL),
-                    "interfaces": Opaque(FIREWALL),
+                    "interfaces": Named(
+                        ZoneInterface(),
+                        Container({"host-inbound-traffic": Opaque(FIREWALL)}),
+                        grouped=True,
+                    ),
                     "screen": Opaque(FIREWALL),
                     "tcp-rst": Opaque(FIREWALL),
                     "application-tracking": Opaque(FIREWALL),

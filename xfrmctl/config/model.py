@@ -315,6 +315,15 @@ class SecurityPolicy:
 
 
 @dataclass(frozen=True)
+class SecurityZone:
+    """A Junos security zone: only its members matter to xfrmctl (the side of a tunnel policy)."""
+
+    name: str
+    interfaces: tuple[str | St0Unit, ...]
+    """Linux names where the interface map knows them, else as written in the file."""
+
+
+@dataclass(frozen=True)
 class AlarmThresholds:
     audible: bool
     authentication: int | None
@@ -371,6 +380,7 @@ class Config:
     st0_units: Mapping[int, St0Interface] = field(default_factory=dict)
     static_routes: tuple[StaticRoute, ...] = ()
     routing_instances: Mapping[str, RoutingInstance] = field(default_factory=dict)
+    zones: Mapping[str, SecurityZone] = field(default_factory=dict)
     address_books: tuple[AddressBook, ...] = ()
     security_policies: tuple[SecurityPolicy, ...] = ()
     default_policy: str | None = None

@@ -291,6 +291,23 @@ class Interface(_Plain):
 
 
 @dataclass(frozen=True)
+class ZoneInterface(_Plain):
+    """A zone member: translated when the map knows it, else kept as written (zones only
+    tell which side of a tunnel policy faces the peer, so an unmapped name is no error)."""
+
+    def parse(self, word: str, ctx: ParseContext) -> object:
+        try:
+            return map_interface(word, ctx)
+        except ValueProblem:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}", word):
+                raise ValueProblem("expected an interface name") from None
+            return word
+
+    def describe(self) -> str:
+        return "an interface name"
+
+
+@dataclass(frozen=True)
 class LinuxInterface(_Plain):
     def parse(self, word: str, ctx: ParseContext) -> object:
         if not _LINUX_IFNAME.fullmatch(word) or "/" in word:
