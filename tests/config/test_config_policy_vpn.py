@@ -7,12 +7,13 @@ from pathlib import Path
 
 from xfrmctl.config import load_file, load_text
 from xfrmctl.config.policy_vpn import PolicySelector, resolve_address, tunnel_selectors
+from xfrmctl.config.values import IPNetwork
 
 MAP = {"ge-0/0/0.0": "eth0", "ge-0/0/1.0": "eth1", "ge-0/0/2.0": "eth2", "ge-0/0/3.0": "eth3",
        "ge-0/0/14.0": "eth14", "ge-0/0/15.0": "eth15"}  # fmt: skip
 
 
-def nets(*texts: str) -> tuple[object, ...]:
+def nets(*texts: str) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(t) for t in texts)
 
 
