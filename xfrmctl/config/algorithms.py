@@ -90,5 +90,22 @@ def predefined_ipsec_proposals() -> dict[str, t.JunosIpsecProposal]:
     return dict(t.JUNOS_IPSEC_PREDEFINED)
 
 
-def ike_set_dh_groups(name: str) -> set[str]:
-    return {p.dh_group.junos_ike or p.dh_group.name for p in t.JUNOS_IKE_PROPOSAL_SETS[name]}
+def ike_set_methods(name: str) -> set[str]:
+    """Authentication methods of a Phase-1 proposal set (``standard`` -> pre-shared-keys)."""
+    return {p.authentication_method for p in t.JUNOS_IKE_PROPOSAL_SETS.get(name, ())}
+
+
+def proposal_set_is_legacy(kind: str, name: str) -> bool:
+    """Whether a predefined set (`kind` ike-proposal-set or ipsec-proposal-set) offers a
+    legacy algorithm."""
+    if kind == "ike-proposal-set":
+        return any(
+            p.dh_group.legacy
+            or p.encryption.legacy
+            or t.by_junos_ike(t.TransformType.PRF, p.authentication).legacy
+            for p in t.JUNOS_IKE_PROPOSAL_SETS.get(name, ())
+        )
+    return any(
+        any(x is not None and x.legacy for x in (p.encryption, p.authentication, p.pfs))
+        for p in t.JUNOS_IPSEC_PROPOSAL_SETS.get(name, ())
+    )

@@ -22,9 +22,6 @@ from xfrmctl.config.model import (
     Vpn,
 )
 from xfrmctl.config.values import St0Unit
-from xfrmctl.keying import transforms
-
-MAX_PROPOSALS = 4
 
 
 def run_checks(config: Config, diags: Diagnostics) -> None:
@@ -118,8 +115,9 @@ def _ike_policy(config: Config, p: IkePolicy, diags: Diagnostics) -> None:
                 f"IKE proposal '{name}' is not defined",
             )
     if p.proposal_set:
-        methods.update(m.authentication_method for m in _ike_set(p.proposal_set))
-        _legacy_set(diags, f"{path} proposal-set", p.origin.of("proposal-set"), p.proposal_set)
+        methods.update(algorithms.ike_set_methods(p.proposal_set))
+        where = f"{path} proposal-set"
+        _legacy_set(diags, where, p.origin.of("proposal-set"), "ike-proposal-set", p.proposal_set)
     if len(groups) > 1:
         diags.warning(
             p.origin.of("proposals"),
@@ -180,22 +178,8 @@ def _certificate_files(config: Config, diags: Diagnostics) -> None:
             diags.error(ca.origin.location, f"xfrmctl ca-profile {ca.name}", "file is required")
 
 
-def _ike_set(name: str) -> list[transforms.JunosIkeProposal]:
-    return list(transforms.JUNOS_IKE_PROPOSAL_SETS[name])
-
-
-def _legacy_set(diags: Diagnostics, where: str, loc: Location, name: str) -> None:
-    members = transforms.JUNOS_IKE_PROPOSAL_SETS.get(name, ())
-    ipsec_members = transforms.JUNOS_IPSEC_PROPOSAL_SETS.get(name, ())
-    legacy = any(
-        m.dh_group.legacy or m.encryption.legacy or m.authentication == "md5" for m in members
-    ) or any(
-        (m.encryption is not None and m.encryption.legacy)
-        or (m.authentication is not None and m.authentication.legacy)
-        or (m.pfs is not None and m.pfs.legacy)
-        for m in ipsec_members
-    )
-    if legacy:
+def _legacy_set(diags: Diagnostics, where: str, loc: Location, kind: str, name: str) -> None:
+    if algorithms.proposal_set_is_legacy(kind, name):
         diags.warning(
             loc,
             where,
@@ -315,7 +299,8 @@ def _ipsec_policy(config: Config, p: IpsecPolicy, diags: Diagnostics) -> None:
                 f"IPsec proposal '{name}' is not defined",
             )
     if p.proposal_set:
-        _legacy_set(diags, f"{path} proposal-set", p.origin.of("proposal-set"), p.proposal_set)
+        where = f"{path} proposal-set"
+        _legacy_set(diags, where, p.origin.of("proposal-set"), "ipsec-proposal-set", p.proposal_set)
     if p.pfs_group is not None:
         _legacy(
             diags,

@@ -92,6 +92,9 @@ class Opaque:
 
 Node = Union[Leaf, Flag, Container, Named, Opaque]  # noqa: UP007 (forward references)
 
+MAX_PROPOSALS = 4
+"""Proposals per IKE or IPsec policy (spec §2.21.3)."""
+
 SRX_ONLY = "SRX-only statement, accepted and ignored"
 FIREWALL = f"{SRX_ONLY}: filtering on Linux is configured in nftables"
 HOST = "host setting, not part of xfrmctl's configuration; ignored"
@@ -147,7 +150,7 @@ IKE_POLICY = Container(
     {
         "description": Leaf(Text()),
         "mode": Leaf(Keyword(("main", "aggressive")), default="main"),
-        "proposals": Leaf(Name("proposal name"), multi=True, max_items=4),
+        "proposals": Leaf(Name("proposal name"), multi=True, max_items=MAX_PROPOSALS),
         "proposal-set": Leaf(Algorithm("ike-proposal-set")),
         "pre-shared-key": _SECRET_CHOICE,
         "certificate": Container(
@@ -251,7 +254,7 @@ IPSEC_POLICY = Container(
         "description": Leaf(Text()),
         "perfect-forward-secrecy": Container({"keys": Leaf(Algorithm("pfs-group"))}),
         "proposal-set": Leaf(Algorithm("ipsec-proposal-set")),
-        "proposals": Leaf(Name("proposal name"), multi=True, max_items=4),
+        "proposals": Leaf(Name("proposal name"), multi=True, max_items=MAX_PROPOSALS),
     }
 )
 
