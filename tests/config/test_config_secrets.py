@@ -72,7 +72,7 @@ set security ipsec vpn M manual authentication key hexadecimal \
     result = load_text(text, "m.set")
     errors = [str(d) for d in result.errors]
     assert errors == [
-        "m.set:3: error: security ipsec vpn M manual encryption key: 3des-cbc needs a key of "
+        "m.set:8: error: security ipsec vpn M manual encryption key: 3des-cbc needs a key of "
         "24 ASCII characters, got 8"
     ]
     assert all("shortkey" not in str(d) for d in result.diagnostics)

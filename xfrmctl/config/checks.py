@@ -305,7 +305,7 @@ def _ipsec_policy(config: Config, p: IpsecPolicy, diags: Diagnostics) -> None:
         _legacy(
             diags,
             f"{path} perfect-forward-secrecy keys",
-            p.origin.of("perfect-forward-secrecy"),
+            p.origin.of("perfect-forward-secrecy.keys"),
             "pfs-group",
             p.pfs_group,
         )
@@ -427,7 +427,8 @@ def _manual(v: Vpn, diags: Diagnostics) -> None:
         ("encryption", "ipsec-encryption", manual.encryption),
     ):
         if key is not None:
-            _manual_key(diags, loc, f"{path} {name}", kind, key)
+            where = v.origin.of(f"manual.{name}.key")
+            _manual_key(diags, where, f"{path} {name}", kind, key)
 
 
 def _manual_key(diags: Diagnostics, loc: Location, path: str, kind: str, key: ManualKey) -> None:
