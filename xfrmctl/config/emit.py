@@ -32,6 +32,18 @@ class Node:
     scalar: object = None
     """The value as YAML should carry it (int stays int), for leaf statements."""
     positional: bool = False
+    collection: tuple[str, ...] | None = None
+    """For an entry of a named collection (``address 10.0.0.1/24``, ``unit 0``): the words
+    before its name."""
+
+    @property
+    def bare_entry(self) -> bool:
+        """A collection entry with nothing but its name."""
+        return (
+            self.collection is not None
+            and self.children == []
+            and len(self.words) == len(self.collection) + 1
+        )
 
 
 @dataclass
@@ -88,15 +100,23 @@ class Writer:
                     if len(children) == 1 and children[0].positional:
                         # `address sunnyvale 10.10.10.0/24;` on one line, as Junos shows it
                         only = children[0]
-                        entries.append(Node([*words, *only.words], scalar=only.scalar))
+                        entries.append(
+                            Node([*words, *only.words], scalar=only.scalar, collection=tuple(head))
+                        )
                     elif node.merge_child and len(children) == 1:
                         # `from-zone trust to-zone untrust {`, `route P next-hop X;`
                         only = children[0]
                         entries.append(
-                            Node([*words, *only.words], only.children, only.secret, only.scalar)
+                            Node(
+                                [*words, *only.words],
+                                only.children,
+                                only.secret,
+                                only.scalar,
+                                collection=tuple(head),
+                            )
                         )
                     else:
-                        entries.append(Node(words, children))
+                        entries.append(Node(words, children, collection=tuple(head)))
                 for key_text, opaque in item.opaque.items():
                     entries.extend(self._opaque([*head, key_text], opaque, path))
                 out.extend([Node([keyword], entries)] if node.grouped and entries else entries)
@@ -196,13 +216,30 @@ def _key(word: str) -> object:
 def _yaml_value(nodes: list[Node]) -> object:
     if len(nodes) == 1 and nodes[0].positional and nodes[0].children is None:
         return nodes[0].scalar
+    if nodes and all(n.bare_entry and n.collection == () for n in nodes):
+        return [_key(n.words[0]) for n in nodes]  # grouped: `interfaces: [ge-0/0/3.0]`
     mapping = _yaml_mapping(nodes)
     return mapping if mapping else True
 
 
 def _yaml_mapping(nodes: list[Node]) -> dict[object, object]:
     out: dict[object, object] = {}
+    # Collections whose entries are all bare (interface addresses, zone members) read best as
+    # a list: `address: [10.0.0.1/24]`.
+    entries: dict[tuple[str, ...], list[Node]] = {}
     for n in nodes:
+        if n.collection:
+            entries.setdefault(n.collection, []).append(n)
+    as_list = {c for c, group in entries.items() if all(e.bare_entry for e in group)}
+    listed: set[tuple[str, ...]] = set()
+    for n in nodes:
+        if n.collection in as_list:
+            assert n.collection is not None
+            if n.collection not in listed:
+                listed.add(n.collection)
+                names = [_key(e.words[-1]) for e in entries[n.collection]]
+                _put(out, list(n.collection), names)
+            continue
         if n.children is not None:
             _put(out, n.words, _yaml_value(n.children))
         elif len(n.words) == 1:
