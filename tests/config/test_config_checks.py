@@ -496,3 +496,16 @@ def test_traceoptions_size_needs_a_file_name(base_set: str) -> None:
 )
 def test_more_commit_checks(base_set: str, extra: str, expected: list[str]) -> None:
     assert diags(base_set, extra) == expected
+
+
+def test_multipoint_subnets_must_not_overlap(base_set: str) -> None:
+    extra = (
+        "set interfaces st0 unit 0 multipoint\n"
+        "set interfaces st0 unit 0 family inet next-hop-tunnel 10.0.0.2 ipsec-vpn VPN1\n"
+        "set interfaces st0 unit 5 multipoint\n"
+        "set interfaces st0 unit 5 family inet address 10.0.0.5/24\n"
+    )
+    assert diags(base_set.replace("next-hop st0.0", "next-hop 10.0.0.2"), extra) == [
+        "c.set:26: error: interfaces st0 unit 5 family: 10.0.0.5/24 overlaps st0.0 "
+        "(10.0.0.0/30); multipoint units need distinct subnets"
+    ]

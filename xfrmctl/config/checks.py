@@ -21,7 +21,7 @@ from xfrmctl.config.model import (
     ManualKey,
     Vpn,
 )
-from xfrmctl.config.values import St0Unit
+from xfrmctl.config.values import IPNetwork, St0Unit
 
 
 def run_checks(config: Config, diags: Diagnostics) -> None:
@@ -39,6 +39,7 @@ def run_checks(config: Config, diags: Diagnostics) -> None:
     for vpn in config.vpns.values():
         _vpn(config, vpn, diags)
     _bindings(config, diags)
+    _multipoint_overlap(config, diags)
     _routes(config, diags)
     _security_policies(config, diags)
     _traceoptions(config, diags)
@@ -516,6 +517,25 @@ def _bindings(config: Config, diags: Diagnostics) -> None:
                         "is learned automatically only from an xfrmctl (or SRX) peer; for "
                         f"other peers configure 'next-hop-tunnel ADDRESS ipsec-vpn {v.name}'",
                     )
+
+
+def _multipoint_overlap(config: Config, diags: Diagnostics) -> None:
+    """Spec §2.15: st0 addresses must not overlap on point-to-multipoint (NHTB) units, since
+    the next hop alone must say which unit (and VPN) a route uses."""
+    seen: list[tuple[int, IPNetwork]] = []
+    for unit in config.st0_units.values():
+        if not unit.multipoint:
+            continue
+        for address in unit.addresses:
+            for other, network in seen:
+                if address.network.overlaps(network):
+                    diags.error(
+                        unit.origin.of("family"),
+                        f"interfaces st0 unit {unit.unit} family",
+                        f"{address} overlaps st0.{other} ({network}); multipoint units need "
+                        "distinct subnets",
+                    )
+            seen.append((unit.unit, address.network))
 
 
 def _routes(config: Config, diags: Diagnostics) -> None:
