@@ -12,7 +12,9 @@ from xfrmctl.config.values import St0Unit
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("name", ["p2p-site-a.yaml", "p2p-site-b.set", "hub.yaml", "spoke1.set"])
+@pytest.mark.parametrize(
+    "name", ["p2p-site-a.yaml", "p2p-site-b.set", "hub.yaml", "spoke1.set", "route-based-vpn.yaml"]
+)
 def test_example_has_no_errors_or_surprises(name: str) -> None:
     """Only statements the daemon does not run yet are warned about."""
     result = load_file(EXAMPLES / name)
