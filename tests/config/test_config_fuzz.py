@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xfrmctl.config import load_text
+from xfrmctl.config import ConfigError, load_config, load_text
 from xfrmctl.config.grammar import ROOT
 
 KEYWORDS = sorted({*ROOT.children, "security", "ike", "ipsec", "gateway", "vpn", "proposal",
@@ -69,3 +72,17 @@ def test_deeply_nested_text_is_refused() -> None:
     deep = "security {" * 5000 + "}" * 5000
     result = load_text(deep, "deep.conf")
     assert [str(d) for d in result.errors] == ["deep.conf:1: error: blocks nested deeper than 64"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["yaml", "set", "curly"]))
+def test_random_bytes_raise_only_config_error(data: bytes, fmt: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"c.{fmt}"
+        path.write_bytes(data)
+        try:
+            config = load_config(path, fmt)
+        except ConfigError as exc:
+            assert exc.diagnostics
+        else:
+            assert config is not None
