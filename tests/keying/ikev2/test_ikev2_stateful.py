@@ -129,14 +129,35 @@ def test_random_interleavings_settle(h):
     run_state_machine_as_test(
         Bound,
         settings=settings(
-            max_examples=300,
-            stateful_step_count=40,
+            max_examples=100,
+            stateful_step_count=30,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
     # the machine really exercised the protocol, not just set up pairs
     assert STEPS["rekey_child"] > 50 and STEPS["rekey_ike"] > 50 and STEPS["drop_one"] > 50
+
+
+def test_regression_peer_rekeyed_child_is_not_rekeyed_again(h):
+    m = EnginePair(h)
+    m.setup(seed=0, pfs=None)
+    m.rekey_child(who="b")
+    m.deliver_some(k=1)
+    m.rekey_child(who="a")  # a's child was already replaced by b's rekey: nothing to do
+    m.reorder()
+    m.teardown()
+
+
+def test_regression_child_delete_outstanding_on_rekeyed_ike_sa(h):
+    m = EnginePair(h)
+    m.setup(seed=0, pfs=None)
+    m.rekey_child(who="b")
+    m.deliver_some(k=1)
+    m.rekey_ike(who="a")
+    m.deliver_some(k=2)
+    m.reorder()
+    m.teardown()
 
 
 def test_regression_ike_rekey_collision_then_liveness(h):

@@ -497,4 +497,6 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
     s.install_child(result.child)
     if old is not None and old.state is ChildState.REKEYING:
         s.child_collisions[old.unique_id] = PassiveRekey(ni, nr, result.child.unique_id)
+    elif old is not None:
+        old.state = ChildState.REKEYED  # replaced: the peer deletes it; we never rekey it again
     return result.payloads

@@ -118,6 +118,8 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
             passive.new.pending_parent = None
             s.ctx.count("IKE rekey collision resolved by the peer's delete")
             ike_rekey.adopt(s, passive.new, now)
+        if s.phase is Phase.REKEYED:
+            s.hand_over_active(now)
         s.delete_everything(Reason.REKEYED if s.phase is Phase.REKEYED else Reason.PEER_DELETED)
         return []
     ours: list[bytes] = []

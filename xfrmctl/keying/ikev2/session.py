@@ -574,6 +574,21 @@ class Ikev2Session:
         self.emit(IkeFailed(self.ref, self.peer.name, reason, detail))
         self.close()
 
+    def hand_over_active(self, now: float) -> None:
+        """This rekeyed SA is going away with a child exchange still unanswered on it: run that
+        exchange again on the SA the children moved to, so nothing is left half-done."""
+        task, succ = self.active, self.moved_to
+        if task is None or succ is None or succ.closed:
+            return
+        if not isinstance(task, informational.ChildDeleteTask | child_create.ChildCreateTask):
+            return
+        self.active = None
+        self.retrans.stop()
+        self.window.response_done()
+        succ.queue_task(task, now, front=True)
+        self.emit_all(succ.drain())
+        self.ctx.touch(succ)
+
     def delete_everything(self, reason: Reason) -> None:
         """The IKE SA and all its children are gone (peer delete, expiry, dead peer)."""
         if self.phase in (Phase.INIT, Phase.AUTH):
