@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -142,3 +143,25 @@ def test_check_reads_standard_input(base_set: str) -> None:
         "<stdin>: warning: --map-interface ge-0/0/9.0: no statement uses this interface",
         "configuration check succeeds",
     ]
+
+
+def test_check_json(tmp_path: Path, base_set: str) -> None:
+    bad = tmp_path / "bad.set"
+    bad.write_text(base_set + "set security ike proposal P1 lifetime-seconds 30\n")
+    result = runner.invoke(app, ["config", "check", str(bad), "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "ok": False,
+        "format": "set",
+        "diagnostics": [
+            {
+                "severity": "error",
+                "file": str(bad),
+                "line": 23,
+                "column": 47,
+                "path": "security ike proposal P1 lifetime-seconds 30",
+                "message": "out of range 180..86400",
+            }
+        ],
+        "unused_mappings": [],
+    }

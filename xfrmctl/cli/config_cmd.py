@@ -6,6 +6,7 @@ and convert pasted Junos configuration into the YAML or ``set`` form they keep.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -57,13 +58,17 @@ def _load(file: Path, fmt: str | None, maps: list[str] | None) -> LoadResult:
     return load_file(file, _check_format(fmt), mapping)
 
 
-def _unused_mappings(file: Path, result: LoadResult, given: list[str] | None) -> list[str]:
+def _unused_mappings(result: LoadResult, given: list[str] | None) -> list[str]:
+    """Junos names given with --map-interface that no statement uses (likely typos)."""
     cli = {entry.partition("=")[0] for entry in given or []}
+    return [name for name in result.unused_mappings if name in cli]
+
+
+def _unused_lines(file: Path, names: list[str]) -> list[str]:
     where = "<stdin>" if str(file) == "-" else str(file)
     return [
         f"{where}: warning: --map-interface {name}: no statement uses this interface"
-        for name in result.unused_mappings
-        if name in cli
+        for name in names
     ]
 
 
@@ -74,16 +79,42 @@ def check(
     map_interface: Annotated[
         list[str] | None, typer.Option("--map-interface", help=_MAP_HELP)
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object with every diagnostic.")
+    ] = False,
 ) -> None:
     """Print every error and warning as FILE:LINE: error|warning: ...; exit 1 on errors."""
     result = _load(file, fmt, map_interface)
+    if as_json:
+        typer.echo(json.dumps(_json_report(result, _unused_mappings(result, map_interface))))
+        raise typer.Exit(1 if result.errors else 0)
     for diagnostic in result.diagnostics:
         typer.echo(str(diagnostic))
-    for line in _unused_mappings(file, result, map_interface):
+    for line in _unused_lines(file, _unused_mappings(result, map_interface)):
         typer.echo(line)
     if result.errors:
         raise typer.Exit(1)
     typer.echo("configuration check succeeds")
+
+
+def _json_report(result: LoadResult, unused: list[str]) -> dict[str, object]:
+    """The same facts as the text output, for tools (the Ansible module, CI)."""
+    return {
+        "ok": not result.errors,
+        "format": result.format,
+        "diagnostics": [
+            {
+                "severity": d.severity.value,
+                "file": d.location.file,
+                "line": d.location.line,
+                "column": d.location.column,
+                "path": d.path,
+                "message": d.message,
+            }
+            for d in result.diagnostics
+        ],
+        "unused_mappings": unused,
+    }
 
 
 @config_app.command("convert")
@@ -112,7 +143,7 @@ def convert(
     for diagnostic in result.diagnostics:
         if diagnostic.severity is Severity.ERROR:
             typer.echo(str(diagnostic), err=True)
-    for line in _unused_mappings(file, result, map_interface):
+    for line in _unused_lines(file, _unused_mappings(result, map_interface)):
         typer.echo(line, err=True)
     if result.errors or result.tree is None:
         raise typer.Exit(1)
