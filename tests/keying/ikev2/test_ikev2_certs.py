@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from xfrmctl.keying.ikev2 import ike_init
@@ -240,3 +240,40 @@ def test_psk_against_certificate_fails(h, pki, keys):
     (fb,) = net.b.of(IkeFailed)
     assert "pre-shared key, we expect a certificate" in fb.detail
     assert net.a.of(IkeFailed)[0].reason is Reason.AUTHENTICATION_FAILED
+
+
+def test_ed25519_certificates(h, pki):
+    ka, kb = ed25519.Ed25519PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()
+    net = cert_net(h, pki, ka, kb)
+    assert net.a.of(IkeEstablished)[0].auth_method == "digital-signatures"
+    assert len(net.b.of(InstallChild)) == 1
+
+
+@pytest.mark.parametrize("who", ["a", "b"])
+def test_unusable_private_key_fails_cleanly(h, pki, keys, who):
+    good = CertAuth(
+        pem(pki.leaf("x.example", keys["ec256"])), key_pem(keys["ec256"]), (pem(pki.ca),)
+    )
+    bad = replace(good, private_key=b"-----BEGIN PRIVATE KEY-----\nnot a key\n")
+    net = h.pair()
+    pa = replace(
+        net.a.engine.peers["to-b"],
+        auth=bad if who == "a" else good,
+        local_id=Identity.parse("x.example"),
+        remote_id=Identity.parse("x.example"),
+    )
+    pb = replace(
+        net.b.engine.peers["to-a"],
+        auth=bad if who == "b" else good,
+        local_id=Identity.parse("x.example"),
+        remote_id=Identity.parse("x.example"),
+    )
+    net.a.engine = Ikev2Engine([pa], h.Rng("ka"), wall_clock=wall)
+    net.b.engine = Ikev2Engine([pb], h.Rng("kb"), wall_clock=wall)
+    net.feed(net.a, net.a.engine.initiate("to-b", "net", 0.0))
+    net.run()
+    side = net.side(who)
+    (f,) = side.of(IkeFailed)
+    assert f.reason is Reason.LOCAL_CONFIG and "private key" in f.detail
+    net.advance(31.0)  # a responder left half-open by the initiator's failure times out
+    assert net.a.engine.sessions == {} and net.b.engine.sessions == {}

@@ -50,6 +50,7 @@ class Reason(StrEnum):
     REPLACED = "replaced by INITIAL_CONTACT"
     REDUNDANT = "redundant SA from a rekey collision"
     REAUTH = "replaced by reauthentication"
+    LOCAL_CONFIG = "local configuration error"
 
 
 @dataclass(frozen=True)

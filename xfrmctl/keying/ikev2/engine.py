@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from xfrmctl.keying.constants import ExchangeType, NotifyType
+from xfrmctl.keying.constants import IKE_HEADER_SIZE, ExchangeType, HeaderFlag, NotifyType
 from xfrmctl.keying.errors import ParseError
 from xfrmctl.keying.ikev2 import ike_init, wire
 from xfrmctl.keying.ikev2.actions import Action, Endpoint, IkeSaRef, Reason, Send
@@ -23,7 +23,6 @@ from xfrmctl.keying.ikev2.informational import ChildDeleteTask
 from xfrmctl.keying.ikev2.session import Ikev2Session, Phase, SessionContext
 from xfrmctl.keying.ikev2.settings import EngineSettings, PeerConfig, Rng, SpiAllocator
 from xfrmctl.keying.ikev2.ts import TrafficSelector
-from xfrmctl.keying.message import parse_header
 
 
 class EngineError(ValueError):
@@ -246,26 +245,19 @@ class Ikev2Engine:
     def _answer_parse_error(
         self, datagram: bytes, exc: ParseError, local: Endpoint, remote: Endpoint
     ) -> list[Action]:
-        """Only unauthenticated IKE_SA_INIT requests get an (unprotected) error notify."""
+        """Only a first IKE_SA_INIT request gets an (unprotected) error notify, and only for
+        the two errors RFC 7296 asks to report: INVALID_MAJOR_VERSION (3.1, data: the highest
+        version we speak) and UNSUPPORTED_CRITICAL_PAYLOAD (2.5, data: the payload type)."""
         if exc.notify not in (NotifyType.INVALID_MAJOR_VERSION,
                               NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD):  # fmt: skip
             return []
-        try:
-            hdr = (
-                parse_header(datagram)
-                if exc.notify is not NotifyType.INVALID_MAJOR_VERSION
-                else None
-            )
-        except ParseError:
+        if len(datagram) < IKE_HEADER_SIZE:
             return []
-        if len(datagram) < 28:
-            return []
-        spi_i = int.from_bytes(datagram[:8], "big")
+        spi_i = int.from_bytes(datagram[0:8], "big")
         spi_r = int.from_bytes(datagram[8:16], "big")
-        exch, flags, mid = datagram[18], datagram[19], int.from_bytes(datagram[20:24], "big")
-        if hdr is not None:
-            exch = int(hdr.exchange_type)
-        if exch != ExchangeType.IKE_SA_INIT or flags & 0x20 or spi_r != 0 or mid != 0:
+        exchange, flags = datagram[18], datagram[19]
+        mid = int.from_bytes(datagram[20:24], "big")
+        if exchange != ExchangeType.IKE_SA_INIT or flags & HeaderFlag.RESPONSE or spi_r or mid:
             return []
         assert exc.notify is not None
         data = exc.data if exc.notify is NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD else bytes([0x20])

@@ -11,7 +11,7 @@ from xfrmctl.keying.constants import ExchangeType, NotifyType
 from xfrmctl.keying.ikev2 import certauth, child_create, wire
 from xfrmctl.keying.ikev2.actions import Reason
 from xfrmctl.keying.ikev2.session import Ikev2Session, Task, notify_error
-from xfrmctl.keying.ikev2.settings import PeerConfig
+from xfrmctl.keying.ikev2.settings import ConfigError, PeerConfig
 
 
 class IkeAuthTask(Task):
@@ -26,8 +26,15 @@ class IkeAuthTask(Task):
         if self.req is None and s.first_child is not None:
             self.req = s.first_child
         own = s.peer.own_id
+        try:
+            certs = certauth.cert_payloads(s.peer.auth)
+            octets = s.crypto.signed_octets(s.init_request, s.nr, own, initiator=True)
+            method, data = s.crypto.make_auth(s.peer.auth, octets, s.peer_hashes)
+        except ConfigError as exc:
+            s.fail(Reason.LOCAL_CONFIG, str(exc))
+            return None
         out: list[wire.Payload] = [wire.id_payload(initiator=True, identity=own)]
-        out += certauth.cert_payloads(s.peer.auth)
+        out += certs
         if s.peer.initial_contact and not s.ctx.has_other_sa(s):
             out.append(wire.notify(NotifyType.INITIAL_CONTACT))
         certreq = certauth.certreq_payload(s.peer.auth)
@@ -36,8 +43,6 @@ class IkeAuthTask(Task):
         expected = s.peer.remote_id
         if expected is not None and not expected.is_any and "*" not in str(expected):
             out.append(wire.id_payload(initiator=False, identity=expected))
-        octets = s.crypto.signed_octets(s.init_request, s.nr, own, initiator=True)
-        method, data = s.crypto.make_auth(s.peer.auth, octets, s.peer_hashes)
         s.auth_method = certauth.method_name(method)
         out.append(wire.auth(method, data))
         if self.req is not None:
@@ -126,9 +131,14 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
     s.initial_contact_seen = msg.notify(NotifyType.INITIAL_CONTACT) is not None
     own = peer.own_id
     out: list[wire.Payload] = [wire.id_payload(initiator=False, identity=own)]
-    out += certauth.cert_payloads(peer.auth)
-    octets = s.crypto.signed_octets(s.init_response, s.ni, own, initiator=False)
-    method, data = s.crypto.make_auth(peer.auth, octets, s.peer_hashes)
+    try:
+        out += certauth.cert_payloads(peer.auth)
+        octets = s.crypto.signed_octets(s.init_response, s.ni, own, initiator=False)
+        method, data = s.crypto.make_auth(peer.auth, octets, s.peer_hashes)
+    except ConfigError as exc:
+        s.ctx.count("local authentication configuration unusable")
+        s.fail(Reason.LOCAL_CONFIG, str(exc))
+        return [wire.notify(NotifyType.AUTHENTICATION_FAILED)]
     s.auth_method = certauth.method_name(method)
     out.append(wire.auth(method, data))
     s.mark_established(now)
