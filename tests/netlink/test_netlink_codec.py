@@ -45,6 +45,7 @@ from xfrmctl.netlink.codec import (
     XfrmSpiInfo,
     XfrmState,
     canon_addr,
+    decode_all,
     decode_counters,
     decode_error,
     decode_payload,
@@ -538,3 +539,13 @@ def test_decodes_what_iproute2_sends() -> None:
     assert sa.sel == Selector()
     # Re-encoded in xfrmctl's attribute order, it decodes to the same state.
     assert XfrmState.decode(sa.encode()) == sa
+
+
+def test_decode_all_turns_any_malformation_into_a_parse_error() -> None:
+    good = XfrmState(daddr="192.0.2.2", spi=1, saddr="192.0.2.1", aead=AeadAlgo("x", bytes(4), 64))
+    wire = good.encode()
+    assert decode_all(XfrmState, [wire, wire]) == [good, good]
+    with pytest.raises(XfrmParseError):
+        decode_all(XfrmState, [wire, wire[:230]])
+    with pytest.raises(XfrmParseError):  # the AEAD attribute cut inside its fixed part
+        decode_all(XfrmState, [wire[:224] + struct.pack("=HH", 20, 18) + bytes(16)])

@@ -259,13 +259,20 @@ class Selector:
 
 def _selector(v: tuple[Any, ...], i: int) -> Selector:
     fam = v[i + 6]
+    if fam == AF_INET:  # the common case, straight from the address cache
+        d = _V4_TEXT.get(v[i]) or decode_addr(v[i], fam)
+        s = _V4_TEXT.get(v[i + 1]) or decode_addr(v[i + 1], fam)
+    else:
+        d = decode_addr(v[i], fam)
+        s = decode_addr(v[i + 1], fam)
+    dp, dm, sp, sm = v[i + 2], v[i + 3], v[i + 4], v[i + 5]
     return Selector(
-        decode_addr(v[i], fam),
-        decode_addr(v[i + 1], fam),
-        _ntohs(v[i + 2]),
-        _ntohs(v[i + 3]),
-        _ntohs(v[i + 4]),
-        _ntohs(v[i + 5]),
+        d,
+        s,
+        _ntohs(dp) if dp else 0,
+        _ntohs(dm) if dm else 0,
+        _ntohs(sp) if sp else 0,
+        _ntohs(sm) if sm else 0,
         fam,
         v[i + 7],
         v[i + 8],
@@ -470,8 +477,17 @@ def _dec_raw(b: bytes, _f: int) -> bytes:
     return bytes(b)
 
 
+_NAMES: dict[bytes, str] = {}
+
+
 def _name(raw: bytes) -> str:
-    return raw.split(b"\0", 1)[0].decode("latin-1")
+    """An algorithm name from its NUL-padded 64 bytes (cached: a dump repeats a few names)."""
+    name = _NAMES.get(raw)
+    if name is None:
+        name = raw.split(b"\0", 1)[0].decode("latin-1")
+        if len(_NAMES) < 1024:
+            _NAMES[raw] = name
+    return name
 
 
 def _enc_name(name: str) -> bytes:
@@ -515,9 +531,11 @@ def _enc_aead(v: AeadAlgo, _f: int) -> bytes:
 
 
 def _dec_aead(b: bytes, _f: int) -> AeadAlgo:
-    _need(b, 72, "xfrm_algo_aead")
-    name, bits, icv = S_ALGO2.unpack_from(b)
-    return AeadAlgo(_name(name), _key(b, 72, bits, "xfrm_algo_aead key"), icv)
+    name, bits, icv = S_ALGO2.unpack_from(b)  # struct.error below 72 bytes: a parse error
+    end = 72 + ((bits + 7) >> 3)
+    if len(b) < end:
+        raise XfrmParseError(f"xfrm_algo_aead key: {len(b)} bytes, need {end}")
+    return AeadAlgo(_name(name), b[72:end], icv)
 
 
 def _enc_encap(v: Encap, _f: int) -> bytes:
@@ -756,6 +774,7 @@ class XfrmMessage:
     fixed_size: ClassVar[int] = 0
     _attr_specs: ClassVar[tuple[AttrSpec, ...]] = ()
     _attr_by_id: ClassVar[dict[int, AttrSpec]] = {}
+    _attr_decoders: ClassVar[dict[int, tuple[str, Dec]]] = {}
     unknown: tuple[tuple[int, bytes], ...]
 
     def pack_fixed(self) -> bytes:
@@ -794,8 +813,8 @@ def _decode_generic(cls: type[XfrmMessage], buf: bytes) -> Any:
     obj = cls.unpack_fixed(buf)
     if end > size:
         fam = obj.attr_family()
-        by_id = cls._attr_by_id
-        unknown: list[tuple[int, bytes]] = []
+        by_id = cls._attr_decoders
+        unknown: list[tuple[int, bytes]] | None = None
         unpack = S_NLATTR.unpack_from
         offset = (size + 3) & ~3
         while offset < end:
@@ -804,12 +823,13 @@ def _decode_generic(cls: type[XfrmMessage], buf: bytes) -> Any:
             length, atype = unpack(buf, offset)
             if length < 4 or offset + length > end:
                 raise XfrmParseError(f"netlink attribute length {length} out of bounds")
-            payload = buf[offset + 4 : offset + length]
-            spec = by_id.get(atype & 0x3FFF)
-            if spec is None:
-                unknown.append((atype, bytes(payload)))
+            known = by_id.get(atype & 0x3FFF)
+            if known is None:
+                if unknown is None:
+                    unknown = []
+                unknown.append((atype, bytes(buf[offset + 4 : offset + length])))
             else:
-                setattr(obj, spec.name, spec.decode(payload, fam))
+                setattr(obj, known[0], known[1](buf[offset + 4 : offset + length], fam))
             offset += (length + 3) & ~3
         if unknown:
             obj.unknown = tuple(unknown)
@@ -820,6 +840,7 @@ def _finish(cls: type[XfrmMessage]) -> None:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     cls._attr_specs = tuple(s for s in ATTRIBUTES if s.name in names)
     cls._attr_by_id = {s.attr: s for s in cls._attr_specs}
+    cls._attr_decoders = {s.attr: (s.name, s.decode) for s in cls._attr_specs}
 
 
 @dataclass(slots=True)
@@ -907,10 +928,16 @@ class XfrmState(XfrmMessage):
     def unpack_fixed(cls, buf: bytes) -> XfrmState:
         v = S_SA_INFO.unpack_from(buf)
         fam = v[33]
+        if fam == AF_INET:
+            d = _V4_TEXT.get(v[12]) or decode_addr(v[12], fam)
+            s = _V4_TEXT.get(v[15]) or decode_addr(v[15], fam)
+        else:
+            d = decode_addr(v[12], fam)
+            s = decode_addr(v[15], fam)
         return cls(
-            decode_addr(v[12], fam),
+            d,
             _ntohl(v[13]),
-            decode_addr(v[15], fam),
+            s,
             fam,
             v[14],
             v[34],
@@ -1508,6 +1535,17 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def decode_all(cls: type[XfrmMessage], payloads: list[bytes]) -> list[Any]:
+    """Decode many payloads of one message class (a dump); malformation is XfrmParseError."""
+    decode = cls.decode
+    try:
+        return [decode(p) for p in payloads]
+    except XfrmParseError:
+        raise
+    except _PARSE_FAILURES as exc:
+        raise XfrmParseError(f"malformed {cls.__name__} in a dump: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- netlink framing

@@ -18,6 +18,7 @@ from xfrmctl.netlink.codec import (
     XfrmSpiInfo,
     XfrmState,
     addr_family,
+    decode_all,
     decode_counters,
     decode_payload,
     gc_paused,
@@ -207,18 +208,22 @@ class NetlinkKernel:
 
     async def list_sas(self, filter: SaFilter | None = None) -> list[XfrmState]:
         f = filter or SaFilter()
-        decode = XfrmState.decode
         with gc_paused():
-            msgs = await self._sock.dump_raw(
-                XfrmMsg.XFRM_MSG_GETSA, self._sa_dump_request(f), what="dump SAs"
+            payloads = await self._sock.dump_payloads(
+                XfrmMsg.XFRM_MSG_GETSA,
+                self._sa_dump_request(f),
+                XfrmMsg.XFRM_MSG_NEWSA,
+                what="dump SAs",
             )
-            sas = [decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
+            sas: list[XfrmState] = decode_all(XfrmState, payloads)
         return sas if filter is None else [sa for sa in sas if f.accepts(sa)]
 
     async def sa_counters(self) -> list[SaCounters]:
         with gc_paused():
-            msgs = await self._sock.dump_raw(XfrmMsg.XFRM_MSG_GETSA, XfrmSaDump(), what="dump SAs")
-            return [decode_counters(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
+            payloads = await self._sock.dump_payloads(
+                XfrmMsg.XFRM_MSG_GETSA, XfrmSaDump(), XfrmMsg.XFRM_MSG_NEWSA, what="dump SAs"
+            )
+            return [decode_counters(p) for p in payloads]
 
     # ------------------------------------------------------------------ policies
 
@@ -255,12 +260,14 @@ class NetlinkKernel:
 
     async def list_policies(self, filter: PolicyFilter | None = None) -> list[XfrmPolicy]:
         f = filter or PolicyFilter()
-        decode = XfrmPolicy.decode
         with gc_paused():
-            msgs = await self._sock.dump_raw(
-                XfrmMsg.XFRM_MSG_GETPOLICY, XfrmPolicyDump(), what="dump policies"
+            payloads = await self._sock.dump_payloads(
+                XfrmMsg.XFRM_MSG_GETPOLICY,
+                XfrmPolicyDump(),
+                XfrmMsg.XFRM_MSG_NEWPOLICY,
+                what="dump policies",
             )
-            pols = [decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWPOLICY]
+            pols: list[XfrmPolicy] = decode_all(XfrmPolicy, payloads)
         return pols if filter is None else [p for p in pols if f.accepts(p)]
 
     # ------------------------------------------------------------------ batches

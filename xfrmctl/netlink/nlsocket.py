@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 from xfrmctl.netlink.codec import (
+    S_NLMSGHDR,
     AnyXfrm,
     NlMsg,
     decode_error,
     decode_payload,
     frame,
-    split_messages,
 )
 from xfrmctl.netlink.constants import (
     NETLINK_EXT_ACK,
@@ -146,6 +146,8 @@ class _Pending:
     items: list[NlMsg] = field(default_factory=list)
     results: list[NetlinkError | None] | None = None
     index: int = 0
+    payloads: list[bytes] | None = None  # dump_payloads: payloads of type ``want``
+    want: int = -1
 
 
 class Request(NamedTuple):
@@ -224,11 +226,23 @@ class XfrmSocket:
                 return
             if not data:
                 return
-            try:
-                for msg in split_messages(data):
-                    self._dispatch(msg)
-            except XfrmParseError:
-                continue
+            self._receive(data)
+
+    def _receive(self, data: bytes) -> None:
+        """Route each message of a datagram; dump payloads go straight to their list."""
+        pending = self._pending
+        unpack = S_NLMSGHDR.unpack_from
+        offset, end = 0, len(data)
+        while end - offset >= 16:
+            length, mtype, flags, seq, pid = unpack(data, offset)
+            if length < 16 or offset + length > end:
+                return  # a malformed tail: nothing after it can be trusted
+            p = pending.get(seq) if seq else None
+            if p is not None and p.payloads is not None and mtype == p.want:
+                p.payloads.append(data[offset + 16 : offset + length])
+            else:
+                self._dispatch(NlMsg(mtype, flags, seq, pid, data[offset + 16 : offset + length]))
+            offset += (length + 3) & ~3
 
     def _dispatch(self, msg: NlMsg) -> None:
         p = self._pending.get(msg.seq) if msg.seq else None
@@ -319,6 +333,20 @@ class XfrmSocket:
         self._register(seq, _Pending(fut, what or f"dump {msg_type}", dump=True))
         self._send(frame(msg_type, NLM_F_REQUEST | NLM_F_DUMP, seq, message.encode()))
         return await fut
+
+    async def dump_payloads(
+        self, msg_type: int, message: AnyXfrm, want: int, *, what: str = ""
+    ) -> list[bytes]:
+        """The payloads of the dump's messages of type ``want`` (the fast path for big dumps)."""
+        seq = self._next_seq()
+        fut: asyncio.Future[list[NlMsg]] = self._loop.create_future()
+        payloads: list[bytes] = []
+        self._register(
+            seq, _Pending(fut, what or f"dump {msg_type}", dump=True, payloads=payloads, want=want)
+        )
+        self._send(frame(msg_type, NLM_F_REQUEST | NLM_F_DUMP, seq, message.encode()))
+        await fut
+        return payloads
 
     async def batch(
         self, requests: Sequence[Request], *, raise_first: bool = False
