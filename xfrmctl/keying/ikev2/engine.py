@@ -56,7 +56,9 @@ class Ikev2Engine:
         self.settings = settings or EngineSettings()
         self.counters: Counter[str] = Counter()
         self.sessions: dict[int, Ikev2Session] = {}  # by our IKE SPI
-        self._half_open: dict[tuple[int, str], Ikev2Session] = {}
+        self._half_open: dict[tuple[int, str], Ikev2Session] = {}  # by (SPIi, peer address)
+        self._half_open_keys: dict[int, tuple[int, str]] = {}  # our SPI -> its half-open key
+        self._reauthing: set[Ikev2Session] = set()  # new SAs replacing an old one
         self._heap: list[tuple[float, int, int]] = []
         self._deadlines: dict[int, float] = {}
         self._seq = 0
@@ -122,6 +124,7 @@ class Ikev2Engine:
             for conf in configs[1:]:
                 s.queue.append(ChildCreateTask.new(conf, None, None))
         s.reauth_of = old
+        self._reauthing.add(s)
         self._pending_new.append(s)
         s.queue_task(ike_init.IkeInitTask(old.peer), now)
         old.emit_all(s.drain())
@@ -141,47 +144,59 @@ class Ikev2Engine:
         self.sessions[s.our_spi] = s
 
     def _finish(self, s: Ikev2Session, actions: list[Action], now: float) -> list[Action]:
-        """After any call into a session: adopt rekeyed SAs, INITIAL_CONTACT, forget closed SAs."""
+        """After any call into a session: register SAs it created (rekeys, reauthentication),
+        finish reauthentications, apply INITIAL_CONTACT, forget closed SAs and re-arm timers.
+        Only the SAs involved in this call are looked at, so a packet costs O(1) SAs."""
+        involved: list[Ikev2Session] = [s]
         for new in self._pending_new:
             self._register(new)
-            self._reschedule(new)
+            involved.append(new)
         self._pending_new.clear()
-        for sess in list(self.sessions.values()):
-            old = sess.reauth_of
-            if old is not None and (sess.established or sess.closed):
-                sess.reauth_of = None
-                if sess.established and not old.closed:
-                    actions += old.delete(now, Reason.REAUTH)
-                    self._reschedule(old)
-        pending = [s]
-        while pending:
-            cur = pending.pop()
+        stack = [s]
+        while stack:
+            cur = stack.pop()
             for new in cur.successors:
                 self._register(new)
-                pending.append(new)
-                self._reschedule(new)
+                stack.append(new)
+                involved.append(new)
             cur.successors.clear()
+        involved += self._touched
+        self._touched.clear()
+        for sess in list(self._reauthing):
+            old = sess.reauth_of
+            if old is None or sess.established or sess.closed:
+                self._reauthing.discard(sess)
+                sess.reauth_of = None
+                if old is not None and sess.established and not old.closed:
+                    actions += old.delete(now, Reason.REAUTH)
+                    involved.append(old)
         if s.initial_contact_seen:
             s.initial_contact_seen = False
-            actions += self._initial_contact(s)
-        for key, ho in list(self._half_open.items()):
-            if ho.phase is not Phase.AUTH or ho.closed:
-                del self._half_open[key]
-        for spi, sess in list(self.sessions.items()):
+            victims = self._initial_contact(s)
+            for victim in victims:
+                actions += victim.drain()
+            involved += victims
+        seen: set[int] = set()
+        for sess in involved:
+            if id(sess) in seen:
+                continue
+            seen.add(id(sess))
+            spi = sess.our_spi
+            if sess.closed or sess.phase is not Phase.AUTH:
+                key = self._half_open_keys.pop(spi, None)
+                if key is not None and self._half_open.get(key) is sess:
+                    del self._half_open[key]
             if sess.closed:
-                del self.sessions[spi]
-                self._deadlines.pop(spi, None)
-        if not s.closed:
-            self._reschedule(s)
-        for other in self._touched:
-            if not other.closed and self.sessions.get(other.our_spi) is other:
-                self._reschedule(other)
-        self._touched.clear()
+                if self.sessions.get(spi) is sess:
+                    del self.sessions[spi]
+                    self._deadlines.pop(spi, None)
+            elif self.sessions.get(spi) is sess:
+                self._reschedule(sess)
         return actions
 
-    def _initial_contact(self, s: Ikev2Session) -> list[Action]:
+    def _initial_contact(self, s: Ikev2Session) -> list[Ikev2Session]:
         """RFC 7296 2.4: the peer restarted; its other IKE SAs with us are stale."""
-        out: list[Action] = []
+        out: list[Ikev2Session] = []
         for other in list(self.sessions.values()):
             if other is s or other.closed or other.peer.name != s.peer.name:
                 continue
@@ -189,7 +204,7 @@ class Ikev2Engine:
                 continue
             self._count("IKE SA replaced by INITIAL_CONTACT")
             other.delete_everything(Reason.REPLACED)
-            out += other.drain()
+            out.append(other)
         return out
 
     def _reschedule(self, s: Ikev2Session) -> None:
@@ -306,6 +321,7 @@ class Ikev2Engine:
             return actions
         self._register(s)
         self._half_open[key] = s
+        self._half_open_keys[s.our_spi] = key
         return self._finish(s, actions, now)
 
     # ------------------------------------------------------------------ commands
