@@ -295,3 +295,20 @@ def test_transport_mode_refuses_tfc_padding(h):
     net.feed(net.a, net.a.engine.initiate("to-b", "net", net.now))
     net.run()
     assert not only_child(net.a).tfc_padding and not only_child(net.b).tfc_padding
+
+
+def test_ike_hard_expiry_deletes_with_the_peer(h):
+    net = established(h)
+    (sa,) = net.a.engine.sessions.values()
+    # every IKE rekey attempt is refused: the SA reaches its hard lifetime
+    (sb,) = net.b.engine.sessions.values()
+    sb.peer = replace(sb.peer, proposals=(h.parse_proposal("aes128-sha256-modp2048"),))
+    net.b.engine.peers["to-a"] = replace(net.b.engine.peers["to-a"], lifetime_seconds=10**6)
+    sb.rekey_at = None
+    sb.expire_at = None
+    net.advance(28800 + 1)
+    assert net.a.engine.counters["IKE rekey refused by the peer"] >= 1
+    for side in (net.a, net.b):
+        (d,) = side.of(IkeDeleted)
+        assert d.reason is (Reason.EXPIRED if side is net.a else Reason.PEER_DELETED)
+        assert side.installed() == {} and side.engine.sessions == {}

@@ -438,6 +438,14 @@ class Ikev2Session:
             self.close()
             return self.drain()
         if self.expire_at is not None and now >= self.expire_at and not self.closed:
+            self.expire_at = None
+            if self.established:
+                # hard lifetime reached (the rekey never succeeded): tell the peer, then go
+                self.queue.clear()
+                self.delayed.clear()
+                if not isinstance(self.active, informational.IkeDeleteTask):
+                    self.queue_task(informational.IkeDeleteTask(Reason.EXPIRED), now, front=True)
+                return self.drain()
             self.delete_everything(Reason.EXPIRED)
             return self.drain()
         if self.redundant_at is not None and now >= self.redundant_at:
