@@ -63,6 +63,9 @@ def _text(t: Text | None) -> str | None:
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = "/run/netns"
 _RCVBUF = 32 * 1024 * 1024
+# One datagram: dump skbs are at most 32 KiB, replies and events far smaller. A larger buffer
+# only costs an allocation and a shrinking copy per receive.
+_RECV_SIZE = 65536
 _SO_RCVBUFFORCE = 33
 _SO_SNDBUFFORCE = 32
 
@@ -215,7 +218,7 @@ class XfrmSocket:
     def _on_readable(self) -> None:
         while True:
             try:
-                data = self._sock.recv(1 << 20)
+                data = self._sock.recv(_RECV_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
