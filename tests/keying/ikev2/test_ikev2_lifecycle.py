@@ -299,7 +299,6 @@ def test_transport_mode_refuses_tfc_padding(h):
 
 def test_ike_hard_expiry_deletes_with_the_peer(h):
     net = established(h)
-    (sa,) = net.a.engine.sessions.values()
     # every IKE rekey attempt is refused: the SA reaches its hard lifetime
     (sb,) = net.b.engine.sessions.values()
     sb.peer = replace(sb.peer, proposals=(h.parse_proposal("aes128-sha256-modp2048"),))
