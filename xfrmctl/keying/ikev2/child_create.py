@@ -378,8 +378,7 @@ class ChildCreateTask(Task):
                     NotifyType.REKEY_SA, protocol=ProtocolId.ESP, spi=old.spi_in.to_bytes(4, "big")
                 )
             )
-        self.req.spi_in = 0 if self.retries == 0 or not self.req.spi_in else self.req.spi_in
-        return out + self.req.payloads(s, in_auth=False)
+        return out + self.req.payloads(s, in_auth=False)  # a retry keeps its inbound SPI
 
     def _old(self, s: Ikev2Session) -> ChildSa | None:
         return s.find_child(self.old) if self.old is not None else None

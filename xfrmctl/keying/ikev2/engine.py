@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from xfrmctl.keying.constants import IKE_HEADER_SIZE, ExchangeType, HeaderFlag, NotifyType
 from xfrmctl.keying.errors import ParseError
 from xfrmctl.keying.ikev2 import ike_init, wire
-from xfrmctl.keying.ikev2.actions import Action, Endpoint, IkeSaRef, Reason, Send
+from xfrmctl.keying.ikev2.actions import Action, DeleteChild, Endpoint, IkeSaRef, Reason, Send
 from xfrmctl.keying.ikev2.child_create import ChildCreateTask, ChildRequest
 from xfrmctl.keying.ikev2.cookies import CookieJar
 from xfrmctl.keying.ikev2.informational import ChildDeleteTask
@@ -176,6 +176,9 @@ class Ikev2Engine:
             for victim in victims:
                 actions += victim.drain()
             involved += victims
+        for act in actions:
+            if isinstance(act, DeleteChild):
+                self._esp_spis.discard(act.spi_in)  # the default allocator may reuse it
         seen: set[int] = set()
         for sess in involved:
             if id(sess) in seen:
