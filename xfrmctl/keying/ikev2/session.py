@@ -664,10 +664,8 @@ class Ikev2Session:
         return self.drain()
 
     def liveness_check(self, now: float) -> list[Action]:
+        """Queue an empty INFORMATIONAL; every check gets its LivenessResult (or PeerDead)."""
         if self.established and not self.has_task(informational.LivenessTask):
-            if self.active is not None:
-                # an exchange is already outstanding: its retransmissions prove liveness
-                return self.drain()
             self.queue_task(informational.LivenessTask(), now)
         return self.drain()
 
