@@ -108,9 +108,13 @@ class RouteStatus(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class RouteOutcome:
+    """One route's fate: ``vpn`` is the VPN its next hop is bound to, ``carried_by`` the VPN
+    that carries its prefix on the unit (another route's when this one is not usable)."""
+
     route: RouteInfo
     status: RouteStatus
     vpn: str | None = None
+    carried_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +148,9 @@ class Plan:
         )
 
     def dead_routes(self) -> tuple[RouteOutcome, ...]:
-        """Routes that attract traffic the unit will drop (no usable binding)."""
-        return tuple(
-            o for o in self.routes if o.status not in (RouteStatus.ACTIVE, RouteStatus.SHADOWED)
-        )
+        """Routes that attract traffic the unit will drop: no route to their prefix on the
+        unit has a usable binding. The daemon withdraws those it installed itself."""
+        return tuple(o for o in self.routes if o.carried_by is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,11 +353,11 @@ def plan(
     for (unit_name, prefix), cands in groups.items():
         cands.sort(key=lambda c: _route_rank(c[0]))
         winner = next((i for i, c in enumerate(cands) if c[1] is RouteStatus.ACTIVE), None)
+        carrier = None if winner is None else cands[winner][2]
         for i, (route, status, vpn_name) in enumerate(cands):
-            shadowed = winner is not None and i != winner
-            outcomes.append(
-                RouteOutcome(route, RouteStatus.SHADOWED if shadowed else status, vpn_name)
-            )
+            if status is RouteStatus.ACTIVE and i != winner:
+                status = RouteStatus.SHADOWED  # noqa: PLW2901 - a losing usable route
+            outcomes.append(RouteOutcome(route, status, vpn_name, carrier))
         if winner is not None:
             unit = unit_by_name[unit_name]
             vpn_state = vpn_by_name[cands[winner][2] or ""]
