@@ -31,6 +31,7 @@ Traffic routed to them is dropped by the xfrm interface (no policy, no SA), neve
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -62,6 +63,24 @@ ANY6 = "::"
 _ANY = {AF_INET: ANY4, AF_INET6: ANY6}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _ip(text: str) -> NextHop | None:
+    """Parsed address (memoised: the same next hops and outer addresses recur thousands of
+    times in one plan), None if unparsable."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _net(text: str) -> Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
 
 
 def policy_priority(prefixlen: int) -> int:
@@ -172,19 +191,15 @@ def route_changes(before: Plan, after: Plan) -> RouteChange:
 def _parse_prefix(dst: str, via: NextHop | None) -> Network | None:
     if dst == "default":
         return ipaddress.ip_network("::/0" if via is not None and via.version == 6 else "0.0.0.0/0")
-    try:
-        return ipaddress.ip_network(dst, strict=False)
-    except ValueError:
-        return None
+    return _net(dst)
 
 
 def _parse_via(via: str | None) -> tuple[bool, NextHop | None]:
     """(valid, gateway); a route without a gateway is valid with None."""
     if via is None:
         return True, None
-    try:
-        addr = ipaddress.ip_address(via)
-    except ValueError:
+    addr = _ip(via)
+    if addr is None:
         return False, None
     if addr.is_unspecified or addr.is_multicast:
         return False, None
@@ -206,7 +221,10 @@ def out_policy(dst: Network, unit: MultipointUnit, vpn: VpnState) -> XfrmPolicy:
     """The out policy sending traffic for ``dst`` on ``unit`` into ``vpn``'s SA."""
     if vpn.local is None or vpn.remote is None:
         raise NhtbError(f"VPN {vpn.name} has no outer addresses (not up)")
-    outer = family_of(ipaddress.ip_address(vpn.local))
+    local = _ip(vpn.local)
+    if local is None:
+        raise NhtbError(f"VPN {vpn.name}: bad local address {vpn.local!r}")
+    outer = family_of(local)
     tmpl = Tmpl(
         daddr=vpn.remote,
         saddr=vpn.local,
@@ -291,10 +309,7 @@ def _resolve(
 
 
 def _route_rank(route: RouteInfo) -> tuple[int, int, int, int, str]:
-    try:
-        via = ipaddress.ip_address(route.via) if route.via is not None else None
-    except ValueError:
-        via = None
+    via = _ip(route.via) if route.via is not None else None
     return (
         route.metric,
         route.table,
@@ -383,20 +398,17 @@ def _desired_order(key: tuple[str, int, Network]) -> tuple[str, int, int, int, i
 # ---------------------------------------------------------------------------- diff
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _canon(addr: str) -> str:
-    try:
-        return str(ipaddress.ip_address(addr))
-    except ValueError:
-        return addr
+    ip = _ip(addr)
+    return addr if ip is None else str(ip)
 
 
 def policy_key(p: XfrmPolicy) -> tuple[object, ...]:
     """A policy's identity in the kernel: (if_id, dir, selector, mark); priority excluded."""
     s = p.sel
-    try:
-        daddr = int(ipaddress.ip_address(s.daddr))
-    except ValueError:
-        daddr = -1
+    ip = _ip(s.daddr)
+    daddr = -1 if ip is None else int(ip)
     return (
         p.if_id or 0,
         p.dir,

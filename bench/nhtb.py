@@ -1,0 +1,152 @@
+"""Time NHTB planning: N routes over M next-hop tunnel bindings on one multipoint unit.
+
+Measures, in one process: building the table, planning the full policy set, diffing it against
+an empty kernel, re-planning against the installed set (a daemon restart: must be 0 ops), and
+the incremental cases the daemon meets at run time (one route added, one VPN down). Then applies
+a plan to the in-memory fake ``KernelPort`` and checks that re-planning yields no ops. The fake
+keeps its policies in a list scanned on every insert (quadratic), so its size is separate
+(``--fake-routes``); the real kernel part runs in the lab VM with the daemon. The last line of
+output is one JSON object.
+
+    python bench/nhtb.py [--routes 10000] [--entries 1000] [--fake-routes 1000 --fake-entries 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from xfrmctl.netlink.constants import XFRMCTL_REQID_MIN
+from xfrmctl.netlink.fake import FakeKernel
+from xfrmctl.netlink.port import AddPolicy, RouteInfo
+from xfrmctl.nhtb.planner import MultipointUnit, Plan, VpnState, diff, plan
+from xfrmctl.nhtb.table import NhtbTable, StaticBinding
+
+T = TypeVar("T")
+UNIT = MultipointUnit("st0.0", 5)
+HUB = "192.0.2.1"
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def next_hop(j: int) -> str:
+    return str(ipaddress.IPv4Address("100.64.0.0") + 1 + j)
+
+
+def scenario(routes: int, entries: int) -> tuple[list[RouteInfo], NhtbTable, list[VpnState]]:
+    """Half the bindings Static, half Auto; one VPN in ten down; routes spread over the next
+    hops, one in five an overlapping /28 inside another route's /24, plus unbound next hops."""
+    table = NhtbTable()
+    table.set_static(
+        [StaticBinding("st0.0", next_hop(j), f"vpn-{j}") for j in range(0, entries, 2)]
+    )
+    for j in range(1, entries, 2):
+        table.learn("st0.0", f"vpn-{j}", next_hop(j))
+    vpns = [
+        VpnState(
+            f"vpn-{j}",
+            "st0.0",
+            j % 10 != 9,
+            HUB,
+            str(ipaddress.IPv4Address("198.51.0.0") + j),
+            XFRMCTL_REQID_MIN + 1 + j,
+        )
+        for j in range(entries)
+    ]
+    out: list[RouteInfo] = []
+    for i in range(routes):
+        base = ipaddress.IPv4Address("10.0.0.0") + (i // 5) * 256
+        dst = f"{base}/24" if i % 5 == 0 else f"{base + 16 * (i % 5)}/28"
+        via = next_hop((i * 7) % (entries + entries // 50))  # ~2% via unbound next hops
+        out.append(RouteInfo(dst=dst, dev="st0.0", via=via, onlink=True))
+    return out, table, vpns
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--routes", type=int, default=10_000)
+    ap.add_argument("--entries", type=int, default=1_000)
+    ap.add_argument("--fake-routes", type=int, default=1_000)
+    ap.add_argument("--fake-entries", type=int, default=100)
+    args = ap.parse_args()
+
+    (routes, table, vpns), t_build = timed(lambda: scenario(args.routes, args.entries))
+
+    def full() -> Plan:
+        return plan(units=[UNIT], routes=routes, table=table, vpns=vpns)
+
+    p, t_plan = timed(full)
+    ops, t_diff_empty = timed(lambda: diff(p, []))
+    installed = [op.policy for op in ops if isinstance(op, AddPolicy)]
+    again, t_replan = timed(lambda: diff(full(), installed))
+    assert again == (), "restart re-plan must yield no ops"
+
+    extra = RouteInfo(dst="10.255.255.0/24", dev="st0.0", via=next_hop(0), onlink=True)
+    one, t_route = timed(
+        lambda: diff(plan(units=[UNIT], routes=[*routes, extra], table=table, vpns=vpns), installed)
+    )
+    down_vpns = [v if v.name != "vpn-0" else VpnState("vpn-0", "st0.0", False) for v in vpns]
+    down, t_down = timed(
+        lambda: diff(plan(units=[UNIT], routes=routes, table=table, vpns=down_vpns), installed)
+    )
+
+    f_routes, f_table, f_vpns = scenario(args.fake_routes, args.fake_entries)
+    fp = plan(units=[UNIT], routes=f_routes, table=f_table, vpns=f_vpns)
+    fk = FakeKernel()
+
+    async def fake_sync() -> tuple[int, int, float, float]:
+        t0 = time.perf_counter()
+        fops = diff(fp, await fk.list_policies())
+        results = await fk.apply(fops)
+        t1 = time.perf_counter()
+        assert all(r is None for r in results)
+        re_ops = diff(
+            plan(units=[UNIT], routes=f_routes, table=f_table, vpns=f_vpns),
+            await fk.list_policies(),
+        )
+        return len(fops), len(re_ops), t1 - t0, time.perf_counter() - t1
+
+    f_ops, f_reops, t_fake_apply, t_fake_replan = asyncio.run(fake_sync())
+    assert f_reops == 0
+
+    counts = {s.name.lower(): n for s, n in p.counts().items()}
+    result = {
+        "routes": args.routes,
+        "entries": args.entries,
+        "policies": len(p.policies),
+        "route_outcomes": counts,
+        "build_table_s": round(t_build, 4),
+        "plan_s": round(t_plan, 4),
+        "diff_empty_s": round(t_diff_empty, 4),
+        "ops_from_empty": len(ops),
+        "restart_replan_s": round(t_replan, 4),
+        "restart_ops": len(again),
+        "one_route_added_s": round(t_route, 4),
+        "one_route_added_ops": len(one),
+        "one_vpn_down_s": round(t_down, 4),
+        "one_vpn_down_ops": len(down),
+        "fake_routes": args.fake_routes,
+        "fake_entries": args.fake_entries,
+        "fake_ops": f_ops,
+        "fake_apply_s": round(t_fake_apply, 4),
+        "fake_replan_s": round(t_fake_replan, 4),
+        "fake_replan_ops": f_reops,
+    }
+    print(
+        f"plan {args.routes} routes over {args.entries} bindings: {len(p.policies)} policies "
+        f"in {t_plan:.3f}s; restart re-plan {t_replan:.3f}s, {len(again)} ops"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
