@@ -9,10 +9,26 @@ from integration.lab.procs import ProcessRegistry, Started
 
 
 def start_capture(procs: ProcessRegistry, ns: Netns, dev: str, outdir: Path) -> Started:
-    """tcpdump on one link, bounded in size (10 files of 2 MB at most), written as pcap."""
+    """tcpdump on one link: full packets, at most 10 files of 2 MB, as pcap."""
     outdir.mkdir(parents=True, exist_ok=True)
     pcap = outdir / f"{ns.name}-{dev}.pcap"
     argv = ns.exec_argv(
-        ["tcpdump", "-i", dev, "-n", "-U", "-s", "256", "-C", "2", "-W", "10", "-w", str(pcap)]
+        [
+            "tcpdump",
+            "-Z",
+            "root",
+            "-i",
+            dev,
+            "-n",
+            "-U",
+            "-s",
+            "256",
+            "-C",
+            "2",
+            "-W",
+            "10",
+            "-w",
+            str(pcap),
+        ]
     )
     return procs.start(f"tcpdump-{ns.name}-{dev}", argv, outdir / f"{ns.name}-{dev}.tcpdump.log")

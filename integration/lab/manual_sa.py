@@ -116,94 +116,45 @@ def install_states(
             ns.ip(*args)
 
 
+def _gateways(pair: Pair) -> tuple[tuple[Netns, str, str, str, str], ...]:
+    """(namespace, own outer address, peer outer address, far LAN prefix, own LAN address)."""
+    return (
+        (pair.a, pair.outer_a, pair.outer_b, _lan_prefix(pair.lan_b), pair.lan_a),
+        (pair.b, pair.outer_b, pair.outer_a, _lan_prefix(pair.lan_a), pair.lan_b),
+    )
+
+
+def _lan_prefix(addr: str) -> str:
+    return f"{addr.rsplit('.', 1)[0]}.0/24"
+
+
+def _zero_policies(ns: Netns, me: str, peer: str, *binding: str) -> None:
+    """0/0 out/in/fwd policies towards peer, bound by if_id or mark (`binding` words)."""
+    for direction, src, dst in (("out", me, peer), ("in", peer, me), ("fwd", peer, me)):
+        ns.ip("xfrm", "policy", "add", "src", "0.0.0.0/0", "dst", "0.0.0.0/0",
+              "dir", direction, "tmpl", "src", src, "dst", dst,
+              "proto", "esp", "mode", "tunnel", "reqid", "1", *binding)  # fmt: skip
+
+
 def route_based(pair: Pair, alg: EspAlgorithm, *, if_id: int = 7, encap: bool = False) -> None:
     """xfrm interfaces with 0/0 policies carrying if_id; routes to the far LAN via them."""
     install_states(pair, alg, extra=("if_id", str(if_id)), encap=encap)
-    for ns, dev, me, peer, far in (
-        (pair.a, "st0.0", pair.outer_a, pair.outer_b, pair.lan_b),
-        (pair.b, "st0.0", pair.outer_b, pair.outer_a, pair.lan_a),
-    ):
-        underlying = ns.links[0]
-        ns.ip("link", "add", dev, "type", "xfrm", "dev", underlying, "if_id", str(if_id))
-        ns.ip("link", "set", dev, "up")
-        for d, s, t in (("out", me, peer), ("in", peer, me), ("fwd", peer, me)):
-            ns.ip(
-                "xfrm",
-                "policy",
-                "add",
-                "src",
-                "0.0.0.0/0",
-                "dst",
-                "0.0.0.0/0",
-                "dir",
-                d,
-                "tmpl",
-                "src",
-                s,
-                "dst",
-                t,
-                "proto",
-                "esp",
-                "mode",
-                "tunnel",
-                "reqid",
-                "1",
-                "if_id",
-                str(if_id),
-            )
-        ns.add_route(
-            f"{far.rsplit('.', 1)[0]}.0/24",
-            "dev",
-            dev,
-            "src",
-            pair.lan_a if ns is pair.a else pair.lan_b,
-        )
+    for ns, me, peer, far, lan in _gateways(pair):
+        ns.ip("link", "add", "st0.0", "type", "xfrm", "dev", ns.links[0], "if_id", str(if_id))
+        ns.ip("link", "set", "st0.0", "up")
+        _zero_policies(ns, me, peer, "if_id", str(if_id))
+        ns.add_route(far, "dev", "st0.0", "src", lan)
 
 
 def vti_based(pair: Pair, alg: EspAlgorithm, *, key: int = 5) -> None:
     """ip_vti tunnels (the alternative for kernels without xfrm interfaces), mark = key."""
     install_states(pair, alg)
-    for ns, me, peer, far in (
-        (pair.a, pair.outer_a, pair.outer_b, pair.lan_b),
-        (pair.b, pair.outer_b, pair.outer_a, pair.lan_a),
-    ):
+    for ns, me, peer, far, lan in _gateways(pair):
         ns.ip("link", "add", "vti5", "type", "vti", "local", me, "remote", peer, "key", str(key))
         ns.ip("link", "set", "vti5", "up")
         ns.sysctl("net.ipv4.conf.vti5.disable_policy", "1")
-        for d, s, t in (("out", me, peer), ("in", peer, me), ("fwd", peer, me)):
-            ns.ip(
-                "xfrm",
-                "policy",
-                "add",
-                "src",
-                "0.0.0.0/0",
-                "dst",
-                "0.0.0.0/0",
-                "dir",
-                d,
-                "tmpl",
-                "src",
-                s,
-                "dst",
-                t,
-                "proto",
-                "esp",
-                "mode",
-                "tunnel",
-                "reqid",
-                "1",
-                "mark",
-                str(key),
-                "mask",
-                "0xffffffff",
-            )
-        ns.add_route(
-            f"{far.rsplit('.', 1)[0]}.0/24",
-            "dev",
-            "vti5",
-            "src",
-            pair.lan_a if ns is pair.a else pair.lan_b,
-        )
+        _zero_policies(ns, me, peer, "mark", str(key), "mask", "0xffffffff")
+        ns.add_route(far, "dev", "vti5", "src", lan)
 
 
 ENCAP_SOCKET = (

@@ -95,6 +95,7 @@ class StrongSwan:
     connections: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, Any] = field(default_factory=dict)
     process: Started | None = None
+    log_levels: dict[str, int] = field(default_factory=lambda: {"ike": 2, "knl": 2, "cfg": 2})
 
     @property
     def vici(self) -> str:
@@ -119,9 +120,7 @@ class StrongSwan:
                         "path": str(self.log),
                         "time_format": "%T",
                         "default": 1,
-                        "ike": 2,
-                        "knl": 2,
-                        "cfg": 2,
+                        **self.log_levels,
                     }
                 },
             }

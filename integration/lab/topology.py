@@ -61,11 +61,20 @@ class Lab:
             start_capture(self.procs, a, dev_a, self.workdir / "pcap")
         return dev_a, dev_b
 
+    def captured(self, ns: Netns, dev: str) -> list[Path]:
+        """The capture files of one link end (tcpdump rotates them: name0, name1, ...)."""
+        return sorted((self.workdir / "pcap").glob(f"{ns.name}-{dev}.pcap*"))
+
     def nat(self, ns: Netns, outside_dev: str) -> None:
         nat_router(ns, outside_dev)
 
     def strongswan(
-        self, ns: Netns, connections: Mapping[str, Any], secrets: Mapping[str, Any]
+        self,
+        ns: Netns,
+        connections: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        *,
+        log_levels: Mapping[str, int] | None = None,
     ) -> StrongSwan:
         peer = StrongSwan(
             ns=ns,
@@ -74,6 +83,8 @@ class Lab:
             connections=dict(connections),
             secrets=dict(secrets),
         )
+        if log_levels:
+            peer.log_levels.update(log_levels)
         peer.start()
         return peer
 
