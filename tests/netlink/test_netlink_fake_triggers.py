@@ -174,3 +174,17 @@ def test_integrity_defaults_and_limits() -> None:
         assert info.value.field == "hmac(sha1)"
 
     run(body())
+
+
+def test_snapshots_do_not_change_behind_the_callers_back() -> None:
+    async def body() -> None:
+        k = FakeKernel()
+        await k.add_sa(gcm_sa())
+        before = await k.get_sa("192.0.2.2", 0x1001)
+        k.account("192.0.2.2", 0x1001, nbytes=100)
+        before.sel.proto = 99  # the caller's copy is its own
+        after = await k.get_sa("192.0.2.2", 0x1001)
+        assert (before.curlft.bytes, after.curlft.bytes) == (0, 100)
+        assert after.sel.proto == 0
+
+    run(body())

@@ -12,7 +12,15 @@ from typing import Any
 
 import typer
 
-from xfrmctl.netlink.codec import Mark, Tmpl, XfrmPolicy, XfrmPolicyDump, XfrmSaDump, XfrmState
+from xfrmctl.netlink.codec import (
+    Mark,
+    Tmpl,
+    XfrmPolicy,
+    XfrmPolicyDump,
+    XfrmSaDump,
+    XfrmState,
+    decode_all,
+)
 from xfrmctl.netlink.constants import (
     XFRM_INF,
     XFRM_STATE_AF_UNSPEC,
@@ -205,7 +213,9 @@ def render_policy_table(policies: list[XfrmPolicy]) -> str:
 async def read_sas(netns: str | None, f: SaFilter) -> list[XfrmState]:
     async with await XfrmSocket.open(netns=netns) as sock:
         msgs = await sock.dump_raw(XfrmMsg.XFRM_MSG_GETSA, XfrmSaDump(), what="dump SAs")
-    sas = [XfrmState.decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
+    sas: list[XfrmState] = decode_all(
+        XfrmState, [m.payload for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWSA]
+    )
     return [sa for sa in sas if f.accepts(sa)]
 
 
@@ -214,7 +224,9 @@ async def read_policies(netns: str | None, f: PolicyFilter) -> list[XfrmPolicy]:
         msgs = await sock.dump_raw(
             XfrmMsg.XFRM_MSG_GETPOLICY, XfrmPolicyDump(), what="dump policies"
         )
-    pols = [XfrmPolicy.decode(m.payload) for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWPOLICY]
+    pols: list[XfrmPolicy] = decode_all(
+        XfrmPolicy, [m.payload for m in msgs if m.type == XfrmMsg.XFRM_MSG_NEWPOLICY]
+    )
     return [p for p in pols if f.accepts(p)]
 
 

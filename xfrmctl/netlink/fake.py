@@ -11,6 +11,7 @@ Policy indexes follow the kernel's generator (``dir | 8*n``). The clock and the 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import errno
 import ipaddress
@@ -104,7 +105,8 @@ def _fail(code: int, what: str, field: str | None = None) -> NetlinkError:
 
 
 def _copy(obj: E) -> E:
-    return dataclasses.replace(obj)  # type: ignore[type-var]
+    """A snapshot for the caller: sub-structures are copied too, so neither side aliases."""
+    return copy.deepcopy(obj)
 
 
 class FakeKernel:
@@ -533,10 +535,11 @@ class FakeKernel:
         if sa is None:
             raise _fail(errno.ESRCH, f"SA {dst} spi 0x{spi:08x}")
         now = self._now()
-        sa.curlft.bytes += nbytes
-        sa.curlft.packets += packets
-        if not sa.curlft.use_time:
-            sa.curlft.use_time = now
+        cur = sa.curlft
+        # A new object: snapshots handed out earlier share the old one and must not change.
+        sa.curlft = LifetimeCur(
+            cur.bytes + nbytes, cur.packets + packets, cur.add_time, cur.use_time or now
+        )
         sa.lastused = now
         self._check_limits(sa)
 
