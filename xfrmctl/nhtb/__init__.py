@@ -6,6 +6,7 @@ Pure, sans-IO: the daemon feeds events in and applies the ops that come out.
   of ``show security ipsec next-hop-tunnels``.
 * ``planner``: routes + table + VPN states -> the exact XFRM policy set (``plan``), and the
   batched ``KernelPort`` ops that take the installed set there (``diff``).
+* ``sync``: ``NhtbSync``, the daemon's single entry point: events in, batched ops out.
 * ``notify``: the private-use IKEv2 notify carrying a peer's tunnel-interface address.
 
 Design and the choice of per-prefix policies: ``docs/nhtb.md``.
