@@ -953,6 +953,57 @@ class XfrmState(XfrmMessage):
             v[31],
         )
 
+    @classmethod
+    def decode(cls, buf: bytes) -> XfrmState:
+        """As the generic decoder, with the attributes of every dumped SA decoded inline.
+
+        A dump of 20,000 SAs must become objects about as fast as ``ip xfrm state`` prints
+        them; avoiding a decoder call per attribute is a fifth of the time.
+        """
+        end = len(buf)
+        if end < 224:
+            raise XfrmParseError(f"XfrmState: {end} bytes, fixed part needs 224")
+        obj = cls.unpack_fixed(buf)
+        if end == 224:
+            return obj
+        fam = obj.family
+        decoders = cls._attr_decoders
+        unpack = S_NLATTR.unpack_from
+        unknown: list[tuple[int, bytes]] | None = None
+        offset = 224
+        while offset < end:
+            if end - offset < 4:
+                raise XfrmParseError("truncated netlink attribute header")
+            length, atype = unpack(buf, offset)
+            stop = offset + length
+            if length < 4 or stop > end:
+                raise XfrmParseError(f"netlink attribute length {length} out of bounds")
+            t = atype & 0x3FFF
+            if t == 18:  # XFRMA_ALG_AEAD
+                if length < 76:
+                    raise XfrmParseError("short xfrm_algo_aead")
+                name, bits, icv = S_ALGO2.unpack_from(buf, offset + 4)
+                kend = offset + 76 + ((bits + 7) >> 3)
+                if kend > stop:
+                    raise XfrmParseError("xfrm_algo_aead key runs past its attribute")
+                obj.aead = AeadAlgo(_name(name), buf[offset + 76 : kend], icv)
+            elif t == 10:  # XFRMA_REPLAY_VAL
+                if length < 16:
+                    raise XfrmParseError("short xfrm_replay_state")
+                obj.replay = ReplayState(*S_REPLAY.unpack_from(buf, offset + 4))
+            else:
+                known = decoders.get(t)
+                if known is None:
+                    if unknown is None:
+                        unknown = []
+                    unknown.append((atype, bytes(buf[offset + 4 : stop])))
+                else:
+                    setattr(obj, known[0], known[1](buf[offset + 4 : stop], fam))
+            offset += (length + 3) & ~3
+        if unknown:
+            obj.unknown = tuple(unknown)
+        return obj
+
     @property
     def key(self) -> tuple[str, int, int]:
         """The kernel's identity of an SA: (destination, SPI, protocol)."""
