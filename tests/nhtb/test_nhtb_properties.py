@@ -93,7 +93,7 @@ def _state(pols: list[XfrmPolicy] | tuple[XfrmPolicy, ...]) -> set[tuple[object,
     return {(policy_key(p), p.priority, repr(p.tmpls)) for p in pols}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scenarios(), st.randoms(use_true_random=False))
 def test_deterministic_and_unique(s: Scenario, rnd: random.Random) -> None:
     a = _plan(s)
@@ -104,7 +104,7 @@ def test_deterministic_and_unique(s: Scenario, rnd: random.Random) -> None:
     assert len(a.routes) == sum(1 for r in s[0] if r.dev in ("st0.0", "st0.1"))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scenarios())
 def test_every_active_route_has_its_vpn_policy(s: Scenario) -> None:
     p = _plan(s)

@@ -308,7 +308,8 @@ def _resolve(
     return prefix, RouteStatus.ACTIVE, name
 
 
-def _route_rank(route: RouteInfo) -> tuple[int, int, int, int, str]:
+def _route_rank(route: RouteInfo) -> tuple[int, int, int, int, str, int, bool]:
+    """Preference among routes to one prefix; the tail only makes the order total."""
     via = _ip(route.via) if route.via is not None else None
     return (
         route.metric,
@@ -316,6 +317,8 @@ def _route_rank(route: RouteInfo) -> tuple[int, int, int, int, str]:
         0 if via is None else via.version,
         0 if via is None else int(via),
         route.via or "",
+        route.proto,
+        route.onlink,
     )
 
 
