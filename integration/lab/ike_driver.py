@@ -1,6 +1,7 @@
 """A minimal UDP driver for the IKEv1 engine (no daemon): the lab's interop harness.
 
-Run inside a namespace as `python ike_driver.py CONFIG.json EVENTS.jsonl`. It binds UDP 500 and
+Run inside a namespace as `python -P ike_driver.py CONFIG.json EVENTS.jsonl` (-P: this folder holds
+a module named xfrmctl). It binds UDP 500 and
 4500 on the configured address, feeds every datagram to `Ikev1Engine`, sends what the engine asks
 (adding/stripping the non-ESP marker on 4500), runs its timers, and appends every other action to
 the events file as one JSON object per line. Child keys are written in hex so the test can compare

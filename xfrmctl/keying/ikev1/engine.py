@@ -208,11 +208,13 @@ class Ikev1Engine:
         return DeleteChild(c.ike_sa, c.config.name, c.unique_id, ProtocolId.ESP, c.spi_in,
                            c.spi_out, c.local, c.remote[0], reason)  # fmt: skip
 
-    def peer_deleted_child(self, peer: str, spi_out: int, now: float) -> list[Action]:
-        for c in list(self.children.values()):
-            if c.peer == peer and c.spi_out == spi_out:
-                self.count("phase 2 deleted by peer")
-                return [self._drop_child(c, Reason.PEER_DELETED)]
+    def peer_deleted_child(self, peer: str, spi: int, now: float) -> list[Action]:
+        """A peer's DELETE names its inbound SPI (our outbound); strongSwan names the other one
+        when it withdraws an SA it failed to install, so both are accepted."""
+        mine = [c for c in self.children.values() if c.peer == peer]
+        for c in [*(c for c in mine if c.spi_out == spi), *(c for c in mine if c.spi_in == spi)]:
+            self.count("phase 2 deleted by peer")
+            return [self._drop_child(c, Reason.PEER_DELETED)]
         self.count("delete for an unknown phase-2 SA")
         return []
 
