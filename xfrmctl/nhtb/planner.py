@@ -308,7 +308,11 @@ def _resolve(
     return prefix, RouteStatus.ACTIVE, name
 
 
-def _route_rank(route: RouteInfo) -> tuple[int, int, int, int, str, int, bool]:
+_RouteRank = tuple[int, int, int, int, str, int, bool]
+_Rank = tuple[str, str, _RouteRank]  # (unit, destination as given, preference)
+
+
+def _route_rank(route: RouteInfo) -> _RouteRank:
     """Preference among routes to one prefix; the tail only makes the order total."""
     via = _ip(route.via) if route.via is not None else None
     return (
@@ -339,19 +343,21 @@ def plan(
     for v in sorted(vpn_by_name.values(), key=lambda v: v.name):
         bound.setdefault(v.unit, []).append(v.name)
 
-    # Candidates per (unit, prefix), preferred first.
+    # Candidates per (unit, prefix), preferred first; each route ranked once.
+    ranked = sorted(
+        (((r.dev or "", r.dst, _route_rank(r)), r) for r in routes if r.dev in unit_by_name),
+        key=lambda rr: rr[0],
+    )
     groups: dict[tuple[str, Network], list[tuple[RouteInfo, RouteStatus, str | None]]] = {}
-    outcomes: list[RouteOutcome] = []
-    for route in sorted(
-        (r for r in routes if r.dev in unit_by_name),
-        key=lambda r: (r.dev or "", r.dst, _route_rank(r)),
-    ):
-        unit = unit_by_name[route.dev or ""]
+    placed: list[tuple[_Rank, RouteOutcome]] = []
+    for rank, route in ranked:
+        unit = unit_by_name[rank[0]]
         prefix, status, vpn = _resolve(route, unit, table, vpn_by_name, bound)
         if prefix is None:
-            outcomes.append(RouteOutcome(route, status, vpn))
+            placed.append((rank, RouteOutcome(route, status, vpn)))
             continue
         groups.setdefault((unit.name, prefix), []).append((route, status, vpn))
+    order = {id(route): rank for rank, route in ranked}
 
     desired: dict[tuple[str, int, Network], XfrmPolicy] = {}
     host_keys: dict[tuple[str, int, Network], HostBinding] = {}
@@ -369,13 +375,13 @@ def plan(
             desired[(unit.name, pol.dir, net)] = pol
 
     for (unit_name, prefix), cands in groups.items():
-        cands.sort(key=lambda c: _route_rank(c[0]))
+        cands.sort(key=lambda c: order[id(c[0])][2])
         winner = next((i for i, c in enumerate(cands) if c[1] is RouteStatus.ACTIVE), None)
         carrier = None if winner is None else cands[winner][2]
         for i, (route, status, vpn_name) in enumerate(cands):
             if status is RouteStatus.ACTIVE and i != winner:
                 status = RouteStatus.SHADOWED  # noqa: PLW2901 - a losing usable route
-            outcomes.append(RouteOutcome(route, status, vpn_name, carrier))
+            placed.append((order[id(route)], RouteOutcome(route, status, vpn_name, carrier)))
         if winner is not None:
             unit = unit_by_name[unit_name]
             vpn_state = vpn_by_name[cands[winner][2] or ""]
@@ -384,10 +390,10 @@ def plan(
             host_keys.pop(key, None)
 
     policies = sorted(desired.values(), key=policy_key)
-    outcomes.sort(key=lambda o: (o.route.dev or "", o.route.dst, _route_rank(o.route)))
+    placed.sort(key=lambda p: p[0])
     return Plan(
         policies=tuple(policies),
-        routes=tuple(outcomes),
+        routes=tuple(o for _, o in placed),
         hosts=tuple(host_keys[k] for k in sorted(host_keys, key=_desired_order)),
         if_ids=frozenset(u.if_id for u in unit_by_name.values()),
     )
