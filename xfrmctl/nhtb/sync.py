@@ -9,7 +9,7 @@ the caller passes ``now`` and the dump, and applies the ops.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from xfrmctl.netlink.codec import XfrmPolicy
 from xfrmctl.netlink.port import KernelOp, RouteEvent, RouteInfo
@@ -57,7 +57,7 @@ class NhtbSync:
         self,
         units: Iterable[MultipointUnit],
         statics: Iterable[StaticBinding],
-        vpn_units: dict[str, str],
+        vpn_units: Mapping[str, str],
         *,
         now: float,
     ) -> None:
