@@ -120,3 +120,31 @@ def test_negative_baseline_is_refused() -> None:
 def test_bad_direction_is_refused() -> None:
     with pytest.raises(ValueError):
         TrafficLedger().add("s", "sideways", 0.0)  # type: ignore[arg-type]
+
+
+def test_removed_sa_leaves_its_evidence_with_its_owners() -> None:
+    led = ledger()
+    led.observe(["a-out"], {"a-out": (10, 1)}, 1.0)
+    # a last inbound burst the ledger never looked at, reported with the kernel's delete
+    led.remove("a-in", 4.0, (300, 3))
+    led.remove("a-out", 5.0, (10, 1))  # unchanged since the last look: its change stays at 1
+    assert led.of_ike("ike") == frozenset()
+    assert led.last_change_of("ike", "ike", Direction.IN) == 4.0
+    assert led.last_change_of("vpn", "v", Direction.IN) == 4.0
+    assert led.last_change_of("ike", "ike", Direction.OUT) == 1.0
+    assert led.last_change_of("child", 7) == 4.0
+    assert led.latest_of("ike", "ike", Direction.IN) == (4.0, 2)
+    led.move_ike("ike", "ike2")
+    assert led.last_change_of("ike", "ike2", Direction.IN) == 4.0
+    led.forget("ike", "ike2")
+    assert led.last_change_of("ike", "ike2") == float("-inf")
+    assert led.last_change_of("vpn", "v") == 4.0
+
+
+def test_stamps_order_changes_seen_at_the_same_instant() -> None:
+    led = ledger()
+    led.observe(["a-in"], {"a-in": (1, 1)}, 2.0)
+    first = led.latest_of("vpn", "v", Direction.IN)
+    led.observe(["a-in"], {"a-in": (2, 2)}, 2.0)
+    assert led.latest_of("vpn", "v", Direction.IN) > first
+    assert led.stamp == 2

@@ -11,6 +11,10 @@ replaced under the same key (an SPI reused after a delete) never counts its pred
 Any difference counts as traffic, including a value below the baseline: the 64-bit kernel counter
 wrapped, or the kernel replaced the SA behind our back; the baseline then restarts from the new
 value.
+
+When an SA goes away its evidence stays with its owners: the change times it had, and the final
+counters the kernel reports with the deletion (a last burst never looked at) if the daemon passes
+them, are folded into per-owner maxima that outlive the SA.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from xfrmctl.dpd.errors import DpdError
 
@@ -26,6 +31,15 @@ Counts = tuple[int, int]
 
 CounterDump = Mapping[Hashable, Counts]
 """One batched counter dump: every SA's key (e.g. `(daddr, spi, proto)`) to its counts."""
+
+
+OwnerKind = Literal["ike", "vpn", "child"]
+
+
+Change = tuple[float, int]
+"""(time, stamp) of an observed counter change; stamps order changes observed at one instant."""
+
+NEVER: Change = (float("-inf"), 0)
 
 
 class Direction(StrEnum):
@@ -41,8 +55,12 @@ class SaRecord:
     vpn: str | None  # the VPN whose monitoring this SA's traffic feeds
     child: Hashable | None  # the child SA (both directions) for idle-time
     counts: Counts
-    changed_at: float | None  # when a counter change was last observed (None: never)
     installed_at: float
+    change: Change = NEVER  # the latest observed counter change
+
+    @property
+    def changed_at(self) -> float | None:
+        return None if self.change == NEVER else self.change[0]
 
 
 class TrafficLedger:
@@ -53,6 +71,9 @@ class TrafficLedger:
         self._by_ike: dict[Hashable, set[Hashable]] = {}
         self._by_vpn: dict[Hashable, set[Hashable]] = {}
         self._by_child: dict[Hashable, set[Hashable]] = {}
+        # latest change of SAs already removed, per (owner kind, owner, direction)
+        self._retired: dict[tuple[OwnerKind, Hashable, Direction], Change] = {}
+        self.stamp = 0  # stamp of the latest change observed anywhere
 
     # ------------------------------------------------------------------ registration
 
@@ -71,7 +92,7 @@ class TrafficLedger:
         if baseline[0] < 0 or baseline[1] < 0:
             raise DpdError(f"negative counter baseline {baseline} for SA {key!r}")
         self.remove(key)
-        rec = SaRecord(key, Direction(direction), ike, vpn, child, baseline, None, now)
+        rec = SaRecord(key, Direction(direction), ike, vpn, child, baseline, now)
         self.sas[key] = rec
         if ike is not None:
             self._by_ike.setdefault(ike, set()).add(key)
@@ -80,23 +101,39 @@ class TrafficLedger:
         if child is not None:
             self._by_child.setdefault(child, set()).add(key)
 
-    def remove(self, key: Hashable) -> SaRecord | None:
+    def remove(
+        self, key: Hashable, now: float | None = None, final: Counts | None = None
+    ) -> SaRecord | None:
+        """Forget an SA; `final` is its last counters (from the kernel's delete or expire
+        message), observed at `now`. Its evidence stays with its owners."""
         rec = self.sas.pop(key, None)
         if rec is None:
             return None
-        indexes: tuple[tuple[dict[Hashable, set[Hashable]], Hashable | None], ...] = (
-            (self._by_ike, rec.ike),
-            (self._by_vpn, rec.vpn),
-            (self._by_child, rec.child),
+        if final is not None and now is not None and tuple(final) != rec.counts:
+            rec.counts = (int(final[0]), int(final[1]))
+            rec.change = self._stamp(now)
+        owners: tuple[tuple[OwnerKind, dict[Hashable, set[Hashable]], Hashable | None], ...] = (
+            ("ike", self._by_ike, rec.ike),
+            ("vpn", self._by_vpn, rec.vpn),
+            ("child", self._by_child, rec.child),
         )
-        for index, owner in indexes:
-            if owner is not None:
-                keys = index.get(owner)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del index[owner]
+        for kind, index, owner in owners:
+            if owner is None:
+                continue
+            keys = index.get(owner)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index[owner]
+            if rec.change != NEVER:
+                slot = (kind, owner, rec.direction)
+                self._retired[slot] = max(self._retired.get(slot, NEVER), rec.change)
         return rec
+
+    def forget(self, kind: OwnerKind, owner: Hashable) -> None:
+        """The owner itself is gone: drop the evidence its removed SAs left behind."""
+        for direction in Direction:
+            self._retired.pop((kind, owner, direction), None)
 
     def move_ike(self, old: Hashable, new: Hashable) -> None:
         """An IKE rekey moved the children to the new IKE SA."""
@@ -105,6 +142,10 @@ class TrafficLedger:
             self.sas[key].ike = new
         if keys:
             self._by_ike.setdefault(new, set()).update(keys)
+        for direction in Direction:
+            at = self._retired.pop(("ike", old, direction), None)
+            if at is not None:
+                self._retired[("ike", new, direction)] = at
 
     def of_ike(self, ike: Hashable) -> frozenset[Hashable]:
         return frozenset(self._by_ike.get(ike, ()))
@@ -130,16 +171,37 @@ class TrafficLedger:
             if counts is None or counts == rec.counts:
                 continue
             rec.counts = (int(counts[0]), int(counts[1]))
-            rec.changed_at = now
+            rec.change = self._stamp(now)
+
+    def _stamp(self, now: float) -> Change:
+        self.stamp += 1
+        return (now, self.stamp)
+
+    def latest_of(
+        self, kind: OwnerKind, owner: Hashable, direction: Direction | None = None
+    ) -> Change:
+        """Latest observed change of the owner's SAs, present and removed (NEVER: none)."""
+        index = {"ike": self._by_ike, "vpn": self._by_vpn, "child": self._by_child}[kind]
+        latest = NEVER
+        for key in index.get(owner, ()):
+            rec = self.sas[key]
+            if direction is None or rec.direction is direction:
+                latest = max(latest, rec.change)
+        for d in Direction if direction is None else (direction,):
+            latest = max(latest, self._retired.get((kind, owner, d), NEVER))
+        return latest
+
+    def last_change_of(
+        self, kind: OwnerKind, owner: Hashable, direction: Direction | None = None
+    ) -> float:
+        """Time of `latest_of` (-inf: never)."""
+        return self.latest_of(kind, owner, direction)[0]
 
     def last_change(self, keys: Iterable[Hashable], direction: Direction | None = None) -> float:
         """Latest observed change among `keys` (in `direction`), or -inf if none ever changed."""
-        latest = float("-inf")
+        latest = NEVER
         for key in keys:
             rec = self.sas.get(key)
-            if rec is None or rec.changed_at is None:
-                continue
-            if direction is not None and rec.direction is not direction:
-                continue
-            latest = max(latest, rec.changed_at)
-        return latest
+            if rec is not None and (direction is None or rec.direction is direction):
+                latest = max(latest, rec.change)
+        return latest[0]

@@ -72,6 +72,7 @@ class LivenessManager:
 
     def remove_peer(self, ike: Hashable) -> None:
         """The IKE SA is gone (deleted, failed, dead); its SAs stay registered until removed."""
+        self.ledger.forget("ike", ike)
         if self.peers.pop(ike, None) is not None:
             self.timers.cancel((_DPD, ike))
 
@@ -135,10 +136,15 @@ class LivenessManager:
             else:
                 state.idle_time = float(idle_time)
 
-    def sa_removed(self, key: Hashable) -> None:
-        rec = self.ledger.remove(key)
+    def sa_removed(
+        self, key: Hashable, now: float | None = None, final: Counts | None = None
+    ) -> None:
+        """A kernel SA is gone; `final` (bytes, packets) from the kernel's delete/expire message
+        keeps a last unobserved burst as evidence for the SA's owners."""
+        rec = self.ledger.remove(key, now, final)
         if rec is None or rec.child is None or self.ledger.of_child(rec.child):
             return
+        self.ledger.forget("child", rec.child)
         if self.idle.pop(rec.child, None) is not None:
             self.timers.cancel((_IDLE, rec.child))
 
@@ -156,6 +162,7 @@ class LivenessManager:
         self.timers.set((_MON, vpn), now)
 
     def remove_vpn(self, vpn: str) -> None:
+        self.ledger.forget("vpn", vpn)
         state = self.monitors.pop(vpn, None)
         if state is not None:
             del self._by_ident[state.ident]
@@ -224,12 +231,12 @@ class LivenessManager:
         state = self.peers.get(ike)
         if state is None:
             return []
-        keys = self.ledger.of_ike(ike)
-        self.ledger.observe(keys, dump, now)
-        inbound = self.ledger.last_change(keys, Direction.IN)
+        self.ledger.observe(self.ledger.of_ike(ike), dump, now)
+        inbound = self.ledger.last_change_of("ike", ike, Direction.IN)
         if inbound > state.alive_at:
             state.evidence(inbound)
-        state.outbound_at = max(state.outbound_at, self.ledger.last_change(keys, Direction.OUT))
+        outbound = self.ledger.last_change_of("ike", ike, Direction.OUT)
+        state.outbound_at = max(state.outbound_at, outbound)
         actions, due = state.decide(now)
         if due is None:
             del self.peers[ike]
@@ -241,11 +248,10 @@ class LivenessManager:
         state = self.monitors.get(vpn)
         if state is None:
             return []
-        inbound = float("-inf")
+        inbound = 0
         if state.target.optimized:
-            keys = self.ledger.of_vpn(vpn)
-            self.ledger.observe(keys, dump, now)
-            inbound = self.ledger.last_change(keys, Direction.IN)
+            self.ledger.observe(self.ledger.of_vpn(vpn), dump, now)
+            inbound = self.ledger.latest_of("vpn", vpn, Direction.IN)[1]
         actions = state.cycle(now, self.monitor_settings, inbound)
         self.timers.set((_MON, vpn), now + self.monitor_settings.interval)
         return actions
@@ -254,9 +260,8 @@ class LivenessManager:
         state = self.idle.get(child)
         if state is None:
             return []
-        keys = self.ledger.of_child(child)
-        self.ledger.observe(keys, dump, now)
-        state.active_at = max(state.active_at, self.ledger.last_change(keys))
+        self.ledger.observe(self.ledger.of_child(child), dump, now)
+        state.active_at = max(state.active_at, self.ledger.last_change_of("child", child))
         if now - state.active_at >= state.idle_time:
             del self.idle[child]
             return [IdleTimeout(child, state.active_at, now)]

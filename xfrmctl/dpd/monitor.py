@@ -25,7 +25,7 @@ class MonitorState:
     seq: int = 0  # sequence of the latest echo sent
     awaiting: int | None = None  # sequence still waiting for its reply
     failures: int = 0  # consecutive failed cycles
-    last_cycle: float = float("-inf")
+    seen_stamp: int = 0  # ledger stamp of the inbound traffic the previous cycle saw
     sent: int = 0
     answered: int = 0
     late: int = 0
@@ -33,11 +33,12 @@ class MonitorState:
     suppressed: int = 0  # cycles that `optimized` traffic made unnecessary
     changed_at: float | None = None  # when the U/D state last changed
 
-    def cycle(self, now: float, settings: MonitorSettings, inbound_at: float) -> list[Action]:
-        """One probe cycle; `inbound_at` is the latest observed inbound traffic of the VPN."""
+    def cycle(self, now: float, settings: MonitorSettings, inbound_stamp: int) -> list[Action]:
+        """One probe cycle; `inbound_stamp` is the ledger stamp of the VPN's latest inbound
+        traffic (0 without `optimized`)."""
         out: list[Action] = []
-        evidence = self.target.optimized and inbound_at > self.last_cycle
-        self.last_cycle = now
+        evidence = self.target.optimized and inbound_stamp > self.seen_stamp
+        self.seen_stamp = max(self.seen_stamp, inbound_stamp)
         if evidence:
             self.awaiting = None
             self.suppressed += 1
