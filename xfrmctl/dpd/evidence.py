@@ -74,6 +74,11 @@ class TrafficLedger:
         # latest change of SAs already removed, per (owner kind, owner, direction)
         self._retired: dict[tuple[OwnerKind, Hashable, Direction], Change] = {}
         self.stamp = 0  # stamp of the latest change observed anywhere
+        self._index: dict[OwnerKind, dict[Hashable, set[Hashable]]] = {
+            "ike": self._by_ike,
+            "vpn": self._by_vpn,
+            "child": self._by_child,
+        }
 
     # ------------------------------------------------------------------ registration
 
@@ -177,19 +182,36 @@ class TrafficLedger:
         self.stamp += 1
         return (now, self.stamp)
 
+    def keys_of(self, kind: OwnerKind, owner: Hashable) -> Iterable[Hashable]:
+        """The owner's present SAs (a live view: do not keep it across registrations)."""
+        return self._index[kind].get(owner, ())
+
     def latest_of(
         self, kind: OwnerKind, owner: Hashable, direction: Direction | None = None
     ) -> Change:
         """Latest observed change of the owner's SAs, present and removed (NEVER: none)."""
-        index = {"ike": self._by_ike, "vpn": self._by_vpn, "child": self._by_child}[kind]
-        latest = NEVER
-        for key in index.get(owner, ()):
-            rec = self.sas[key]
-            if direction is None or rec.direction is direction:
-                latest = max(latest, rec.change)
-        for d in Direction if direction is None else (direction,):
-            latest = max(latest, self._retired.get((kind, owner, d), NEVER))
-        return latest
+        inbound, outbound = self.latest_pair(kind, owner)
+        if direction is None:
+            return max(inbound, outbound)
+        return inbound if direction is Direction.IN else outbound
+
+    def latest_pair(self, kind: OwnerKind, owner: Hashable) -> tuple[Change, Change]:
+        """`latest_of` for (inbound, outbound) in one pass."""
+        inbound = outbound = NEVER
+        sas = self.sas
+        for key in self._index[kind].get(owner, ()):
+            rec = sas[key]
+            if rec.change is NEVER:
+                continue
+            if rec.direction is Direction.IN:
+                inbound = max(inbound, rec.change)
+            else:
+                outbound = max(outbound, rec.change)
+        if self._retired:
+            retired = self._retired
+            inbound = max(inbound, retired.get((kind, owner, Direction.IN), NEVER))
+            outbound = max(outbound, retired.get((kind, owner, Direction.OUT), NEVER))
+        return inbound, outbound
 
     def last_change_of(
         self, kind: OwnerKind, owner: Hashable, direction: Direction | None = None

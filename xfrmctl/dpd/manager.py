@@ -231,11 +231,10 @@ class LivenessManager:
         state = self.peers.get(ike)
         if state is None:
             return []
-        self.ledger.observe(self.ledger.of_ike(ike), dump, now)
-        inbound = self.ledger.last_change_of("ike", ike, Direction.IN)
+        self.ledger.observe(self.ledger.keys_of("ike", ike), dump, now)
+        (inbound, _), (outbound, _) = self.ledger.latest_pair("ike", ike)
         if inbound > state.alive_at:
             state.evidence(inbound)
-        outbound = self.ledger.last_change_of("ike", ike, Direction.OUT)
         state.outbound_at = max(state.outbound_at, outbound)
         actions, due = state.decide(now)
         if due is None:
@@ -250,7 +249,7 @@ class LivenessManager:
             return []
         inbound = 0
         if state.target.optimized:
-            self.ledger.observe(self.ledger.of_vpn(vpn), dump, now)
+            self.ledger.observe(self.ledger.keys_of("vpn", vpn), dump, now)
             inbound = self.ledger.latest_of("vpn", vpn, Direction.IN)[1]
         actions = state.cycle(now, self.monitor_settings, inbound)
         self.timers.set((_MON, vpn), now + self.monitor_settings.interval)
@@ -260,7 +259,7 @@ class LivenessManager:
         state = self.idle.get(child)
         if state is None:
             return []
-        self.ledger.observe(self.ledger.of_child(child), dump, now)
+        self.ledger.observe(self.ledger.keys_of("child", child), dump, now)
         state.active_at = max(state.active_at, self.ledger.last_change_of("child", child))
         if now - state.active_at >= state.idle_time:
             del self.idle[child]
