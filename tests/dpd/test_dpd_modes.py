@@ -244,3 +244,20 @@ def test_child_rekey_traffic_on_the_new_sa_counts() -> None:
     log = drive(mgr, 100, dump)
     assert probe_times(log) == [10.0]  # before the new SA carried anything
     assert dead(log) == []
+
+
+def test_reload_changes_settings_and_restarts_the_round() -> None:
+    mgr = setup(DpdMode.PROBE_IDLE_TUNNEL, interval=10, threshold=5)
+    drive(mgr, 20)
+    assert mgr.dpd_probes(IKE) == 2
+    mgr.reconfigure_peer(IKE, DpdSettings(DpdMode.ALWAYS_SEND, 5, 2), 22.0)
+    log = drive(mgr, 100)
+    assert probe_times(log) == [27.0, 32.0]
+    assert dead(log) == [PeerDead(IKE, DownReason.PEER_NOT_RESPONDING, 37.0, 0.0)]
+
+
+def test_reconfigure_of_an_unknown_peer_adds_it() -> None:
+    mgr = LivenessManager()
+    mgr.reconfigure_peer("new", DpdSettings(), 3.0)
+    assert mgr.dpd_probes("new") == 0
+    assert mgr.next_deadline() == 13.0

@@ -90,6 +90,7 @@ class IdleTimeout:
     child: Hashable
     idle_since: float
     at: float
+    reason: DownReason = DownReason.IDLE_TIMEOUT
 
 
 Action = ProbePeer | PeerDead | SendEcho | MonitorDown | MonitorUp | IdleTimeout

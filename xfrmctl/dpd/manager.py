@@ -70,6 +70,16 @@ class LivenessManager:
         self.peers[ike] = PeerState(ike, settings, alive_at=now)
         self.timers.set((_DPD, ike), now + settings.interval)
 
+    def reconfigure_peer(self, ike: Hashable, settings: DpdSettings, now: float) -> None:
+        """A reload changed the gateway's DPD settings: keep the evidence, restart the round."""
+        state = self.peers.get(ike)
+        if state is None:
+            self.add_peer(ike, settings, now)
+            return
+        state.settings = settings
+        state.probes = 0
+        self.timers.set((_DPD, ike), max(now, state.alive_at) + settings.interval)
+
     def remove_peer(self, ike: Hashable) -> None:
         """The IKE SA is gone (deleted, failed, dead); its SAs stay registered until removed."""
         self.ledger.forget("ike", ike)
