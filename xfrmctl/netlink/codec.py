@@ -1128,6 +1128,45 @@ class XfrmPolicy(XfrmMessage):
             LifetimeCur(*v[20:24]),
         )
 
+    @classmethod
+    def decode(cls, buf: bytes) -> XfrmPolicy:
+        """As the generic decoder, with templates and policy type decoded inline (dumps)."""
+        end = len(buf)
+        if end < 168:
+            raise XfrmParseError(f"XfrmPolicy: {end} bytes, fixed part needs 168")
+        obj = cls.unpack_fixed(buf)
+        if end == 168:
+            return obj
+        fam = obj.sel.family
+        decoders = cls._attr_decoders
+        unpack = S_NLATTR.unpack_from
+        unknown: list[tuple[int, bytes]] | None = None
+        offset = 168
+        while offset < end:
+            if end - offset < 4:
+                raise XfrmParseError("truncated netlink attribute header")
+            length, atype = unpack(buf, offset)
+            stop = offset + length
+            if length < 4 or stop > end:
+                raise XfrmParseError(f"netlink attribute length {length} out of bounds")
+            t = atype & 0x3FFF
+            if t == 16:  # XFRMA_POLICY_TYPE
+                if length < 10:
+                    raise XfrmParseError("short xfrm_userpolicy_type")
+                obj.policy_type = buf[offset + 4]
+            else:
+                known = decoders.get(t)
+                if known is None:
+                    if unknown is None:
+                        unknown = []
+                    unknown.append((atype, bytes(buf[offset + 4 : stop])))
+                else:
+                    setattr(obj, known[0], known[1](buf[offset + 4 : stop], fam))
+            offset += (length + 3) & ~3
+        if unknown:
+            obj.unknown = tuple(unknown)
+        return obj
+
 
 @dataclass(slots=True)
 class XfrmPolicyId(XfrmMessage):
