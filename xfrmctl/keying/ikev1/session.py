@@ -458,8 +458,10 @@ class IsakmpSa:
                 return []
             if not self.initiator:
                 self.local, self.remote = local, remote
+            sent = self.last_out
             out = self._phase1(msg, now)
-            self.last_in = raw
+            if self.last_out is not sent:  # only a message we answered gets the answer again
+                self.last_in = raw
             return out
         if not self.established:
             if exch == Exchange.INFORMATIONAL and not msg.header.encrypted:
