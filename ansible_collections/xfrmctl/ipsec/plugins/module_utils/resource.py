@@ -29,9 +29,15 @@ SECTIONS = (
 SECTION_KEYS = tuple(key for key, _path in SECTIONS)
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 
-# Statements whose values are keys; kept out of logs and results.
-SECRET_PARENTS = ("pre-shared-key",)
-SECRET_KEYS = ("authentication-key", "encryption-key")
+# Statements whose values are keys or passwords, masked in every result. The same keywords as
+# xfrmctl.config.secrets.SECRET_KEYWORDS (a unit test keeps them equal; the module cannot import
+# xfrmctl, which may live in another Python on the router).
+SECRET_KEYS = frozenset(
+    {
+        "ascii-text", "hexadecimal", "password", "secret", "encrypted-password",
+        "authentication-key", "plain-text-password-value", "value",
+    }
+)  # fmt: skip
 
 HEADER = (
     "# Managed by the xfrmctl.ipsec.xfrmctl_vpns Ansible module: changes made here are\n"
@@ -211,7 +217,8 @@ def set_lines(tree):
 def commands(before_tree, after_tree):
     """The Junos `delete`/`set` lines that turn `before_tree` into `after_tree`.
 
-    A removed subtree is one `delete` of its highest vanished node; a changed one-valued leaf
+    A removed subtree is one `delete` of its highest vanished node (an object at the highest);
+    a changed one-valued leaf
     is only `set` (Junos overwrites it); a removed list value is deleted by value."""
     before = set_statements(before_tree)
     after = set_statements(after_tree)
@@ -229,7 +236,7 @@ def commands(before_tree, after_tree):
             continue
         if single and words[:-1] in after_leaves:
             continue  # a one-valued leaf the `set` below overwrites
-        for n in range(1, len(words) + 1):
+        for n in range(_object_depth(words), len(words) + 1):
             if words[:n] not in after_prefixes:
                 line = "delete " + " ".join(words[:n])
                 if line not in deletes:
@@ -240,22 +247,30 @@ def commands(before_tree, after_tree):
     return deletes + sets
 
 
+def _object_depth(words):
+    """Deletes name at least the object (`delete security ipsec vpn X`, not `... vpn`)."""
+    for _key, path in SECTIONS:
+        if tuple(words[: len(path)]) == path:
+            return min(len(path) + 1, len(words))
+    return 1
+
+
 def secrets(tree):
     """Every key value in `tree` (pre-shared keys, manual SA keys), to mask in all output."""
     found = []
 
-    def walk(node, parent):
+    def walk(node):
         if isinstance(node, dict):
             for key, value in node.items():
-                if parent in SECRET_PARENTS or key in SECRET_KEYS:
+                if key in SECRET_KEYS:
                     found.extend(_leaves(value))
                 else:
-                    walk(value, key)
+                    walk(value)
         elif isinstance(node, list):
             for item in node:
-                walk(item, parent)
+                walk(item)
 
-    walk(tree or {}, None)
+    walk(tree or {})
     return [str(value) for value in found if value not in (None, "", True, False)]
 
 
