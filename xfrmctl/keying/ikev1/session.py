@@ -166,6 +166,7 @@ class IsakmpSa:
         self.rekey_of: IsakmpSa | None = None
         self.successor: IsakmpSa | None = None
         self.peer_cert_der: bytes | None = None
+        self.undecryptable = False
 
     # ------------------------------------------------------------------ identity
 
@@ -609,7 +610,12 @@ class IsakmpSa:
     def _r_mm3(self, msg: Message, now: float) -> list[Action]:
         if not msg.header.encrypted:
             raise ParseError("ISAKMP: main mode message 5 is not encrypted", notify=None)
-        plain, next_iv = self._decrypt(msg)
+        try:
+            plain, next_iv = self._decrypt(msg)
+        except ParseError:
+            # garbage after decryption: almost always a pre-shared key mismatch
+            self.undecryptable = True
+            raise
         id_p = plain.need(PayloadType.ID)
         self._verify_auth(plain, id_p, now)
         self.iv = next_iv
@@ -864,6 +870,8 @@ class IsakmpSa:
             return out
         if not self.established and not self.initiator and now >= self.created + HALF_OPEN_TIMEOUT:
             self.engine.count("half-open phase 1 timed out")
+            if self.undecryptable:
+                return self.delete(now, Reason.AUTHENTICATION_FAILED)
             return self.delete(now, Reason.PEER_NOT_RESPONDING)
         verdict = self.retrans.on_timer(now)
         if verdict is TimerVerdict.RESEND:
@@ -989,9 +997,12 @@ class IsakmpSa:
             child = c
             break
         if child is None or choice is None:
-            notify = Notify.NO_PROPOSAL_CHOSEN if any(
-                any(ours.is_subset_of(t) for t in c.local_ts) for c in self.peer.children
-            ) else Notify.INVALID_ID_INFORMATION  # fmt: skip
+            ids_ok = any(
+                any(ours.is_subset_of(t) for t in c.local_ts)
+                and any(their.is_subset_of(t) for t in c.remote_ts)
+                for c in self.peer.children
+            )
+            notify = Notify.NO_PROPOSAL_CHOSEN if ids_ok else Notify.INVALID_ID_INFORMATION
             self.engine.count(f"quick mode refused: {notify.name}")
             self.engine.finished_quick.add(mid)
             n = NotifyBody(Protocol.ESP, notify, b"")
