@@ -64,6 +64,9 @@ def test_phase1_rekey_keeps_phase2_and_later_rekeys_use_the_new_isakmp_sa(v1):
     net.advance(est.rekey_at + 1)
     rekeyed = net.a.of(IkeRekeyed) + net.b.of(IkeRekeyed)
     assert rekeyed and rekeyed[0].old == est.ike_sa
+    if net.a.of(IkeRekeyed):  # the peer learns of the old SA's end through a DELETE
+        assert [d.reason for d in net.b.of(IkeDeleted)] == [Reason.PEER_DELETED]
+        assert not net.a.of(IkeDeleted)
     assert not net.a.of(DeleteChild) and not net.b.of(DeleteChild)
     assert len(net.a.installed()) == 1
     new_ref = rekeyed[0].new
@@ -186,3 +189,22 @@ def test_proxy_id_mismatch_fails_phase2_only(v1):
     (f,) = net.a.of(ChildFailed)
     assert f.reason is Reason.TS_UNACCEPTABLE
     assert not net.a.of(InstallChild) and not net.b.of(InstallChild)
+
+
+def test_both_sides_rekey_phase1_at_once(v1):
+    net = up(v1)
+    (ea,) = net.a.of(IkeEstablished)
+    (eb,) = net.b.of(IkeEstablished)
+    net.feed(net.a, net.a.engine.rekey_ike(ea.ike_sa, net.now))
+    net.feed(net.b, net.b.engine.rekey_ike(eb.ike_sa, net.now))
+    net.run()
+    assert len(net.a.of(IkeRekeyed)) == 1 and len(net.b.of(IkeRekeyed)) == 1
+    assert not net.a.of(DeleteChild) and len(net.a.installed()) == 1
+    live_a = [s for s in net.a.engine.sas.values() if s.established]
+    assert ea.ike_sa not in {s.ref for s in live_a} and live_a
+    (c,) = net.a.installed().values()
+    net.feed(net.a, net.a.engine.child_expired(c.spi_in, False, net.now))
+    net.run()
+    (fresh_a,) = net.a.installed().values()
+    (fresh_b,) = net.b.installed().values()
+    assert v1.mirrored(fresh_a, fresh_b)

@@ -429,7 +429,7 @@ class IsakmpSa:
             from xfrmctl.keying.ikev2.actions import IkeRekeyed  # noqa: PLC0415
 
             out.append(IkeRekeyed(old.ref, self.ref, self.peer.name, est))
-            out += old.delete(now, Reason.REKEYED, announce=False)
+            out += old.delete(now, Reason.REKEYED, report=False)
             old.successor = self
         else:
             out.append(est)
@@ -822,8 +822,11 @@ class IsakmpSa:
             return out
         return []
 
-    def delete(self, now: float, reason: Reason, *, announce: bool = True) -> list[Action]:
-        """End this ISAKMP SA (phase-2 SAs stay, spec §3.5)."""
+    def delete(
+        self, now: float, reason: Reason, *, announce: bool = True, report: bool = True
+    ) -> list[Action]:
+        """End this ISAKMP SA (phase-2 SAs stay, spec §3.5); `report=False` when an IkeRekeyed
+        already tells the daemon."""
         if self.state is State.DELETED:
             return []
         out: list[Action] = []
@@ -837,7 +840,8 @@ class IsakmpSa:
         self.rekey_at = self.expire_at = None
         out += self._fail_pending(Reason.IKE_SA_GONE)
         if was_up:
-            out.append(IkeDeleted(self.ref, self.peer_name, reason))
+            if report:
+                out.append(IkeDeleted(self.ref, self.peer_name, reason))
         else:
             out.append(IkeFailed(self.ref, self.peer_name, reason))
         return out
