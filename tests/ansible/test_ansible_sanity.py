@@ -88,4 +88,4 @@ def test_ansible_test_sanity_passes() -> None:
     errors = [line for line in proc.stdout.splitlines() + proc.stderr.splitlines()
               if line.startswith(("ERROR", "FATAL"))]  # fmt: skip
     assert proc.returncode == 0, "\n".join(errors) or proc.stderr[-3000:]
-    assert "Running sanity test \"validate-modules\"" in proc.stdout
+    assert 'Running sanity test "validate-modules"' in proc.stdout
