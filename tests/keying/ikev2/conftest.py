@@ -7,6 +7,7 @@ reorder or rewrite them, and an optional NAT in front of "a" rewrites its addres
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import sys
 import types
 from collections.abc import Callable
@@ -166,6 +167,7 @@ def psk_peer(
     remote_ts: str = "10.2.0.0/16",
     child_name: str = "net",
     pfs: str | None = None,
+    tunnel: tuple[str, ...] = (),
     **kw,
 ) -> PeerConfig:
     child = ChildConfig(
@@ -175,6 +177,7 @@ def psk_peer(
         proposals=tuple(parse_proposal(p, ProtocolId.ESP) for p in esp.split(",")),
         pfs_group=by_name(pfs) if pfs else None,
         if_id=7,
+        local_tunnel_addresses=tuple(ipaddress.ip_address(t) for t in tunnel),
     )
     children = kw.pop("children", (child,))
     return PeerConfig(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address
 
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.transforms import Transform
@@ -117,6 +118,8 @@ class InstallChild:
     dh_group: int | None  # PFS group of the exchange, None without PFS
     tfc_padding: bool = False  # we may add TFC padding (configured, and the peer accepts it)
     rekey_of: int | None = None  # unique_id of the child SA this one replaces
+    # the peer's tunnel-interface addresses from this exchange's NHTB notify (docs/nhtb.md)
+    peer_tunnel_addresses: tuple[IPv4Address | IPv6Address, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from xfrmctl.keying.ikev2.actions import DeleteChild, IkeSaRef, InstallChild, Li
 from xfrmctl.keying.ikev2.proposals import Chosen
 from xfrmctl.keying.ikev2.settings import ChildConfig, Mode, Rng
 from xfrmctl.keying.ikev2.ts import TrafficSelector
+from xfrmctl.nhtb.notify import TunnelAddress
 
 
 class ChildState(Enum):
@@ -45,6 +46,7 @@ class ChildSa:
     state: ChildState = ChildState.INSTALLED
     rekey_of: int | None = None
     peer_refuses_tfc: bool = False
+    peer_tunnel_addresses: tuple[TunnelAddress, ...] = ()  # learned in its creating exchange
 
     @property
     def name(self) -> str:
@@ -99,6 +101,7 @@ def install_action(
         dh_group=child.dh_group,
         tfc_padding=child.config.tfc_padding and not child.peer_refuses_tfc,
         rekey_of=child.rekey_of,
+        peer_tunnel_addresses=child.peer_tunnel_addresses,
     )
 
 

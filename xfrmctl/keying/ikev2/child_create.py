@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from xfrmctl.keying.constants import ExchangeType, NotifyType, ProtocolId
 from xfrmctl.keying.dh import DhKeyPair, dh_group
 from xfrmctl.keying.errors import CryptoError, UnknownTransform
-from xfrmctl.keying.ikev2 import ike_rekey, informational, wire
+from xfrmctl.keying.ikev2 import ike_rekey, informational, tunnel_address, wire
 from xfrmctl.keying.ikev2.actions import ChildFailed, Reason
 from xfrmctl.keying.ikev2.child import ChildSa, ChildState, child_lifetimes
 from xfrmctl.keying.ikev2.proposals import Chosen, accept_answer, select, with_pfs
@@ -83,6 +83,7 @@ class ChildRequest:
                 out.append(wire.ke(self.group.ike_id, self.keypair.public))
         out.append(wire.ts_payload(initiator=True, selectors=self.local_ts))
         out.append(wire.ts_payload(initiator=False, selectors=self.remote_ts))
+        out += tunnel_address.notifies(self.config)
         return out
 
 
@@ -204,6 +205,7 @@ def finish_initiator(
         rekey_of=req.rekey_of,
     )
     child.peer_refuses_tfc = msg.notify(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED) is not None
+    child.peer_tunnel_addresses = tunnel_address.learned(msg, s.ctx.count)
     s.install_child(child)
     return child
 
@@ -305,6 +307,7 @@ def answer_request(
         rekey_of=rekey_of.unique_id if rekey_of is not None else None,
     )
     child.peer_refuses_tfc = msg.notify(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED) is not None
+    child.peer_tunnel_addresses = tunnel_address.learned(msg, s.ctx.count)
     if conf.mode is Mode.TRANSPORT:
         out.append(wire.notify(NotifyType.USE_TRANSPORT_MODE))
         out.append(wire.notify(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED))
@@ -316,6 +319,7 @@ def answer_request(
             out.append(ke_payload)
     out.append(wire.ts_payload(initiator=True, selectors=remote_ts))
     out.append(wire.ts_payload(initiator=False, selectors=local_ts))
+    out += tunnel_address.notifies(conf)
     return ResponderChild(out, child)
 
 

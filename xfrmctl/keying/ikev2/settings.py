@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address
 
 from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.retransmit import RetransmitPolicy
@@ -19,6 +20,8 @@ from xfrmctl.keying.transforms import (
     Proposal,
     Transform,
 )
+from xfrmctl.nhtb.errors import NhtbNotifyError
+from xfrmctl.nhtb.notify import encode_tunnel_address
 
 Rng = Callable[[int], bytes]
 """Injected randomness: `rng(n)` returns n random bytes (os.urandom in the daemon)."""
@@ -80,6 +83,8 @@ class ChildConfig:
     tfc_padding: bool = (
         False  # pad outbound ESP for traffic-flow confidentiality if the peer allows
     )
+    # our bound st0 unit's first address per family, announced to the peer for NHTB learning
+    local_tunnel_addresses: tuple[IPv4Address | IPv6Address, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -94,6 +99,14 @@ class ChildConfig:
             raise ConfigError(f"child {self.name}: rekey margin/jitter out of range")
         if self.rekey_margin + self.rekey_jitter >= 1:
             raise ConfigError(f"child {self.name}: rekey margin plus jitter must be below 1")
+        families = [a.version for a in self.local_tunnel_addresses]
+        if len(families) != len(set(families)):
+            raise ConfigError(f"child {self.name}: one tunnel address per address family")
+        for addr in self.local_tunnel_addresses:
+            try:
+                encode_tunnel_address(addr)
+            except NhtbNotifyError as exc:
+                raise ConfigError(f"child {self.name}: {exc}") from None
 
 
 @dataclass(frozen=True)
