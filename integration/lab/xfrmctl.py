@@ -18,6 +18,7 @@ from typing import Any
 
 from integration.lab.netns import LabError, Netns, run
 from integration.lab.procs import ProcessRegistry, Started
+from xfrmctl.cli.client import ControlClient, ControlClientError
 
 XFRMCTL = str(Path(sys.executable).with_name("xfrmctl"))
 
@@ -82,7 +83,16 @@ class XfrmctlDaemon:
         return proc.stdout + (proc.stderr if not check else "")
 
     def show(self, *words: str) -> Any:
+        """`xfrmctl show WORDS --json` through the real CLI."""
         return json.loads(self.cli("show", *words, "--json"))
+
+    def query(self, *words: str) -> Any:
+        """The same answer straight from the control socket: for polling, where starting the
+        CLI for every look would cost seconds under emulation."""
+        try:
+            return ControlClient(str(self.socket), timeout=30).call(("show", *words), {})
+        except ControlClientError as exc:
+            raise LabError(str(exc)) from None
 
     def ike_sas(self) -> list[dict[str, Any]]:
         return list(self.show("security", "ike", "security-associations")[
@@ -106,10 +116,11 @@ class XfrmctlDaemon:
         last: Any = None
         while time.monotonic() < deadline:
             try:
-                for t in self.tunnels():
+                sa = self.query("security", "ipsec", "security-associations")
+                for t in sa["tunnels"]:
                     if t["vpn_name"] == vpn and t["sas"]:
                         return self.spis(vpn)
-                last = self.show("security", "ipsec", "inactive-tunnels")
+                last = self.query("security", "ipsec", "inactive-tunnels")
             except (LabError, ValueError) as exc:
                 last = exc
             if self.process is not None and self.process.proc.poll() is not None:

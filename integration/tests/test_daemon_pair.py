@@ -104,7 +104,8 @@ def test_two_xfrmctl_daemons_from_set_files_then_reload(lab: Lab) -> None:
     assert "error" not in out.lower(), out
     xa.wait_up("vpn2", timeout=90)
     for _ in range(60):
-        tunnels = {t["vpn_name"]: t for t in xa.tunnels()}
+        answer = xa.query("security", "ipsec", "security-associations")
+        tunnels = {t["vpn_name"]: t for t in answer["tunnels"]}
         vpn2 = tunnels.get("vpn2")
         if vpn2 and vpn2["sas"][0]["algorithm"] == "ESP:aes-128/sha256":
             break
