@@ -20,6 +20,7 @@ pytest.importorskip("ansible")
 ROOT = Path(__file__).resolve().parents[2]
 XFRMCTL = str(Path(sys.executable).with_name("xfrmctl"))
 MODULE = "ansible_collections.xfrmctl.ipsec.plugins.modules.xfrmctl_vpns"
+FACTS = "ansible_collections.xfrmctl.ipsec.plugins.modules.xfrmctl_facts"
 PSK = "lab-only-secret-0123456789"
 
 CONFIG: dict[str, Any] = {
@@ -79,10 +80,15 @@ def run_module(tmp: Path, args: dict[str, Any], check: bool = False, diff: bool 
     payload = dict(args)
     payload["_ansible_check_mode"] = check
     payload["_ansible_diff"] = diff
+    return run_plugin(tmp, MODULE, payload)
+
+
+def run_plugin(tmp: Path, module: str, args: dict[str, Any]) -> Any:
+    """Run `module` as Ansible does on the host: `python -m MODULE ARGFILE`, JSON on stdout."""
     argfile = tmp / "args.json"
-    argfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": payload}))
+    argfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", MODULE, str(argfile)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", module, str(argfile)], capture_output=True,
                           text=True, env=env, cwd=tmp, check=False, timeout=120)  # fmt: skip
     return json.loads(proc.stdout)
 
@@ -211,3 +217,44 @@ def test_rendered_and_parsed_are_offline(tmp_path: Path, site: dict[str, Any]):
         {"name": "0", "family": {"inet": {"address": "198.18.255.1/30"}}}
     ]
     assert not Path(site["config_file"]).exists()
+
+
+def test_facts_module_returns_the_daemon_answers(tmp_path: Path):
+    answers = {
+        "ike": {"ike_security_associations": [{"index": 1, "state": "UP"}]},
+        "ipsec": {"tunnels": [{"vpn_name": "vpn1", "sas": []}]},
+        "inactive-tunnels": {"total_inactive_tunnels": 0, "tunnels": []},
+    }
+    script = tmp_path / "xfrmctl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {tmp_path}/shows.log\n'
+        'case "$3 $4" in\n'
+        f"  'ike security-associations') echo '{json.dumps(answers['ike'])}' ;;\n"
+        f"  'ipsec security-associations') echo '{json.dumps(answers['ipsec'])}' ;;\n"
+        f"  'ipsec inactive-tunnels') echo '{json.dumps(answers['inactive-tunnels'])}' ;;\n"
+        "esac\n"
+    )
+    script.chmod(0o755)
+    result = run_plugin(tmp_path, FACTS, {"xfrmctl_path": str(script), "socket": "/run/x.sock"})
+    assert result["changed"] is False
+    assert result["ansible_facts"] == {
+        "xfrmctl": {
+            "ike_security_associations": [{"index": 1, "state": "UP"}],
+            "tunnels": [{"vpn_name": "vpn1", "sas": []}],
+            "inactive_tunnels": {"total_inactive_tunnels": 0, "tunnels": []},
+        }
+    }
+    assert (tmp_path / "shows.log").read_text().splitlines() == [
+        f"show security {what} --json --timeout 30.0 --socket /run/x.sock"
+        for what in ("ike security-associations", "ipsec security-associations",
+                     "ipsec inactive-tunnels")
+    ]  # fmt: skip
+
+
+def test_facts_module_fails_without_a_daemon(tmp_path: Path):
+    args = {"xfrmctl_path": XFRMCTL, "socket": str(tmp_path / "none.sock"), "gather_subset": "ike"}
+    result = run_plugin(tmp_path, FACTS, args)
+    assert result["failed"] is True
+    assert result["rc"] == 2
+    assert result["msg"].startswith("xfrmctl show security ike security-associations: error: ")
