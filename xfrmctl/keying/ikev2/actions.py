@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
 
+from xfrmctl.dpd.actions import DownReason
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.transforms import Transform
 
@@ -38,7 +39,7 @@ class Reason(StrEnum):
     TEMPORARY_FAILURE = "TEMPORARY_FAILURE"
     CHILD_SA_NOT_FOUND = "CHILD_SA_NOT_FOUND"
     USE_TRANSPORT_MODE = "USE_TRANSPORT_MODE"  # peer insists on transport, we are a tunnel
-    PEER_NOT_RESPONDING = "peer not responding"
+    PEER_NOT_RESPONDING = DownReason.PEER_NOT_RESPONDING.value  # Junos' "Tunnel Down Reason"
     PEER_ERROR = "peer sent an error notify"
     PEER_DELETED = "deleted by peer"
     LOCAL_DELETE = "deleted locally"
@@ -194,10 +195,12 @@ class IkeDeleted:
 
 @dataclass(frozen=True)
 class PeerDead:
-    """The peer stopped answering an established IKE SA; its children are being removed."""
+    """The peer stopped answering an established IKE SA (our retransmissions gave up, or DPD
+    declared it dead through `Ikev2Engine.peer_dead`); its children are being removed."""
 
     ike_sa: IkeSaRef
     peer: str
+    reason: Reason = Reason.PEER_NOT_RESPONDING
 
 
 @dataclass(frozen=True)

@@ -438,11 +438,19 @@ class Ikev2Engine:
             s.queue_task(ChildDeleteTask(uid, notify_only=True), now)
         return self._finish(s, s.drain(), now)
 
-    def _session(self, ref: IkeSaRef) -> Ikev2Session:
-        for s in self.sessions.values():
-            if s.ref == ref and not s.closed:
+    def _lookup(self, ref: IkeSaRef) -> Ikev2Session | None:
+        """O(1): sessions are keyed by our SPI, which is one of the pair."""
+        for spi in (ref.spi_i, ref.spi_r):
+            s = self.sessions.get(spi)
+            if s is not None and s.ref == ref and not s.closed:
                 return s
-        raise EngineError(f"no IKE SA {ref}")
+        return None
+
+    def _session(self, ref: IkeSaRef) -> Ikev2Session:
+        s = self._lookup(ref)
+        if s is None:
+            raise EngineError(f"no IKE SA {ref}")
+        return s
 
     def _session_of_child(self, unique_id: int) -> Ikev2Session:
         for s in self.sessions.values():
@@ -469,6 +477,37 @@ class Ikev2Engine:
     def liveness_check(self, ref: IkeSaRef, now: float) -> list[Action]:
         s = self._session(ref)
         return self._finish(s, s.liveness_check(now), now)
+
+    def peer_dead(self, ref: IkeSaRef, now: float) -> list[Action]:
+        """DPD's verdict: drop the IKE SA and its children at once, sending nothing.
+
+        A delete exchange would only queue behind the unanswered liveness check (window 1) and
+        retransmit into the void; the peer is gone, so its SAs go now: `PeerDead`, a `DeleteChild`
+        per child and `IkeDeleted`, all with `Reason.PEER_NOT_RESPONDING` ("Peer is not
+        responding", as `xfrmctl.dpd.DownReason`). If an IKE rekey moved the children on, the
+        SA they moved to goes too: the peer behind both is the same."""
+        s = self._session(ref)
+        out: list[Action] = []
+        for sa in s.chain():
+            if sa.closed:
+                continue
+            self._count("IKE SA declared dead by DPD")
+            sa.peer_dead(now)
+            out += self._finish(sa, sa.drain(), now)
+        return out
+
+    def last_authenticated_rx(self, ref: IkeSaRef) -> float | None:
+        """When a message that passed this IKE SA's integrity check last arrived (requests and
+        responses; retransmitted requests excluded, a replay proves nothing), None if none did
+        or the SA is unknown. DPD evidence for `LivenessManager.ike_message_received`.
+
+        A query rather than an action per message: with 10,000 tunnels the receive path then
+        costs one float store per message and no allocation or dispatch in the daemon, and the
+        daemon asks only when DPD is about to probe or to declare the peer dead, which happens
+        only for peers whose evidence is already stale (see `tests/keying/ikev2/test_ikev2_dpd.py`
+        for the wiring)."""
+        s = self._lookup(ref)
+        return None if s is None else s.authenticated_rx
 
     # ------------------------------------------------------------------ timers
 

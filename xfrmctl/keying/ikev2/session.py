@@ -185,6 +185,9 @@ class Ikev2Session:
         self.reassembler = wire.new_reassembler(ctx.settings)
         self._out: list[Action] = []
         self.last_activity = now
+        # latest message that passed the IKE SA's integrity check (None: none yet); a float
+        # store per message, read by the daemon's DPD only when it is about to probe
+        self.authenticated_rx: float | None = None
 
     # ------------------------------------------------------------------ identity and addresses
 
@@ -323,6 +326,8 @@ class Ikev2Session:
             return None
         if plain is None:
             self.ctx.count("fragment queued")
+        else:
+            self.authenticated_rx = now
         return plain
 
     def _receive_response(self, msg: wire.Inbound, remote: Endpoint, now: float) -> None:
@@ -490,7 +495,7 @@ class Ikev2Session:
             )
         )
 
-    def _chain(self) -> list[Ikev2Session]:
+    def chain(self) -> list[Ikev2Session]:
         """This SA and the ones its children moved to by IKE rekeys (newest last)."""
         out: list[Ikev2Session] = [self]
         nxt = self.moved_to
@@ -502,27 +507,27 @@ class Ikev2Session:
     def find_child(self, unique_id: int) -> ChildSa | None:
         """A child of this SA, or of its successor if an IKE rekey moved it meanwhile (an
         exchange that was under way on the old SA still completes there, RFC 7296 2.18)."""
-        for sa in self._chain():
+        for sa in self.chain():
             if unique_id in sa.children:
                 return sa.children[unique_id]
         return None
 
     def remove_child(self, child: ChildSa, reason: Reason) -> None:
-        for sa in self._chain():
+        for sa in self.chain():
             if sa.children.pop(child.unique_id, None) is not None:
                 self.emit(delete_action(child, sa.ref, local=sa.local[0], remote=sa.remote[0],
                                         reason=reason))  # fmt: skip
                 return
 
     def child_by_spi_out(self, spi: int) -> ChildSa | None:
-        for sa in self._chain():
+        for sa in self.chain():
             for c in sa.children.values():
                 if c.spi_out == spi:
                     return c
         return None
 
     def all_children(self) -> list[ChildSa]:
-        return [c for sa in self._chain() for c in sa.children.values()]
+        return [c for sa in self.chain() for c in sa.children.values()]
 
     def schedule_ike_lifetime(self, now: float) -> None:
         life = self.peer.lifetime_seconds
