@@ -255,3 +255,30 @@ def test_start_after_a_crash_removes_stale_state(tmp_path: Path) -> None:
         assert [s.spi for s in await k.list_sas()] == [0x5678]
 
     asyncio.run(main())
+
+
+def test_ipv6_gateways(tmp_path: Path) -> None:
+    a6, b6 = "2001:db8::1", "2001:db8::2"
+
+    async def main() -> None:
+        wire = Wire()
+        a = make_daemon(tmp_path, "a", a6, config(local=a6, remote=b6, vpns={"vpn1": VPN1}), wire)
+        b = make_daemon(tmp_path, "b", b6, config(local=b6, remote=a6, vpns={"vpn1": VPN1_B},
+                                                  establish="on-traffic"), wire)  # fmt: skip
+        await fake(a).add_address("eth0", f"{a6}/64")
+        await fake(b).add_address("eth0", f"{b6}/64")
+        await b.start()
+        await a.start()
+        await until(lambda: up(a, "vpn1") and up(b, "vpn1"))
+        sas = await fake(a).list_sas()
+        assert sorted((s.daddr, s.family) for s in sas) == [(a6, 10), (b6, 10)]
+        pols = await fake(a).list_policies()
+        assert {(p.sel.src, p.sel.dst) for p in pols} == {("::/0", "::/0")}
+        [tunnel] = snap(a).tunnels
+        assert (tunnel.local_gateway, tunnel.remote_gateway) == (a6, b6)
+        assert tunnel.local_identity == "ipv6_subnet(any:0,[0..31]=::/0)"
+        await a.shutdown()
+        await b.shutdown()
+        assert await fake(a).list_sas() == [] and await fake(b).list_sas() == []
+
+    asyncio.run(main())
