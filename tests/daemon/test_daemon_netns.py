@@ -103,6 +103,14 @@ def test_two_daemons_in_namespaces(tmp_path: Path) -> None:
             [peer] = ike_b["ike_security_associations"]
             assert peer["role"] == "Responder"
             assert peer["initiator_cookie"] == ike[0]["initiator_cookie"]
+            # SIGHUP reloads; an unchanged file changes nothing
+            os.kill(procs[1].pid, signal.SIGHUP)
+            deadline = time.monotonic() + 30
+            while "configuration unchanged" not in (tmp_path / "a.log").read_text():
+                assert time.monotonic() < deadline, (tmp_path / "a.log").read_text()
+                time.sleep(0.1)
+            again = show(tmp_path / "a.sock", "show", "security", "ipsec", sa)["tunnels"]
+            assert [(s["direction"], s["spi"]) for s in again[0]["sas"]] == a_spis
         finally:
             for p in reversed(procs):
                 if p.poll() is None:
