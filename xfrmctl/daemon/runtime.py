@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import errno
 import ipaddress
 import os
@@ -143,6 +144,10 @@ class Daemon:
     def now(self) -> float:
         return self.loop.time()
 
+    def _utc(self, now: float) -> datetime.datetime:
+        """Engine time (the loop's monotonic clock) as UTC, for certificate validity."""
+        return datetime.datetime.fromtimestamp(now + self.wall_offset, datetime.UTC)
+
     # ------------------------------------------------------------------ start / stop
 
     def _load(self) -> Config:
@@ -172,7 +177,7 @@ class Daemon:
         await self._remove_stale(config)
         plan = build_plan(config, await self._interface_addresses(config), _read_file)
         self.config, self.plan = config, plan
-        self.engine = Ikev2Engine(plan.peers, self.rng)
+        self.engine = Ikev2Engine(plan.peers, self.rng, wall_clock=self._utc)
         families = {AF_INET if ipaddress.ip_address(p.local_address).version == 4 else AF_INET6
                     for p in plan.peers} or {AF_INET}  # fmt: skip
         self.sockets.open(self.loop, tuple(sorted(families)))
