@@ -97,7 +97,7 @@ def test_certificate_authentication(tmp_path: Path) -> None:
 
         await until(lambda: up(a) and up(b), turns=20000)
         [ike] = a.store.snapshot(a.now(), a.wall_offset, {}).ike_security_associations
-        assert ike.authentication_method == "digital-signatures"  # RFC 7427, both sides
+        assert ike.authentication_method == "Digital-signatures"  # RFC 7427, both sides
         assert ike.peer_ike_id == B
         await a.shutdown()
         await b.shutdown()

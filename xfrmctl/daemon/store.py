@@ -30,7 +30,17 @@ from xfrmctl.state.model import (
 
 FIRST_TUNNEL_ID = 131073
 NOT_INITIATED = "Not initiated yet"
-_AUTH_METHODS = {"psk": "Pre-shared-keys", "pre-shared-keys": "Pre-shared-keys"}
+# The engine's method names -> the `Authentication method` vocabulary of spec §4.1.
+_AUTH_METHODS = {
+    "psk": "Pre-shared-keys",
+    "pre-shared-keys": "Pre-shared-keys",
+    "rsa-signatures": "RSA-signatures",
+    "dsa-signatures": "DSA-signatures",
+    "ecdsa-signatures-256": "ECDSA-signatures-256",
+    "ecdsa-signatures-384": "ECDSA-signatures-384",
+    "ecdsa-signatures-521": "ECDSA-signatures-521",
+    "digital-signatures": "Digital-signatures",
+}
 
 
 def ts_identity(selectors: tuple[TrafficSelector, ...]) -> str:
