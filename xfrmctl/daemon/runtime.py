@@ -7,7 +7,8 @@ kernel (through `KernelPort`) and the network, and keeps the state store current
   inbound SA is in the kernel before the IKE message that lets the peer use it leaves.
 * One timer: `loop.call_at` on the earliest of the engine's `next_deadline()` and the daemon's own
   retry deadlines (establish-tunnels immediately, with exponential backoff).
-* Kernel ACQUIRE (on-traffic) initiates; soft EXPIRE rekeys; hard EXPIRE removes the child.
+* Kernel ACQUIRE (on-traffic) initiates; soft EXPIRE rekeys; hard EXPIRE removes the child;
+  MAPPING (the peer's NAT port moved) updates the SAs' encapsulation.
 """
 
 from __future__ import annotations
