@@ -13,22 +13,7 @@ def start_capture(procs: ProcessRegistry, ns: Netns, dev: str, outdir: Path) -> 
     outdir.mkdir(parents=True, exist_ok=True)
     pcap = outdir / f"{ns.name}-{dev}.pcap"
     argv = ns.exec_argv(
-        [
-            "tcpdump",
-            "-Z",
-            "root",
-            "-i",
-            dev,
-            "-n",
-            "-U",
-            "-s",
-            "256",
-            "-C",
-            "2",
-            "-W",
-            "10",
-            "-w",
-            str(pcap),
-        ]
-    )
+        ["tcpdump", "-Z", "root", "-i", dev, "-n", "-U", "-s", "0",
+         "-C", "2", "-W", "10", "-w", str(pcap)]
+    )  # fmt: skip
     return procs.start(f"tcpdump-{ns.name}-{dev}", argv, outdir / f"{ns.name}-{dev}.tcpdump.log")
