@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from xfrmctl.keying.ikev2.actions import (
+    ChildFailed,
     DeleteChild,
     IkeDeleted,
     IkeEstablished,
@@ -311,3 +312,59 @@ def test_ike_hard_expiry_deletes_with_the_peer(h):
         (d,) = side.of(IkeDeleted)
         assert d.reason is (Reason.EXPIRED if side is net.a else Reason.PEER_DELETED)
         assert side.installed() == {} and side.engine.sessions == {}
+
+
+def test_child_deleted_by_the_peer_before_our_create_response_arrives(h):
+    """b answers a's CREATE_CHILD_SA (the response is lost), then deletes that child; a learns
+    of the child only from the retransmitted answer and must not install what b has deleted."""
+    net = established(h)
+    (ref,) = [e.ike_sa for e in net.a.of(IkeEstablished)]
+    second = ChildConfig(
+        name="second",
+        local_ts=(TrafficSelector.from_network("10.1.5.0/24"),),
+        remote_ts=(TrafficSelector.from_network("10.2.5.0/24"),),
+    )
+    (sa,) = net.a.engine.sessions.values()
+    net.feed(net.a, sa.initiate_child(second, net.now))
+    net.step()  # b creates the child and answers
+    net.queue.clear()  # the answer is lost
+    (first_b, new_b) = net.b.of(InstallChild)
+    net.feed(net.b, net.b.engine.delete_child(new_b.unique_id, net.now))
+    net.run()  # a does not know the child yet
+    assert net.a.engine.counters["delete for an unknown child SA"] == 1
+    net.advance(net.now + 5.0)  # a retransmits, b answers from its cache
+    assert net.b.engine.counters["retransmitted request answered from cache"] == 1
+    assert net.a.of(ChildFailed) == [
+        ChildFailed(ref, "second", Reason.PEER_DELETED, "deleted by the peer meanwhile")
+    ]
+    assert net.a.engine.counters["child SA deleted by the peer before its creation completed"] == 1
+    ((only_a,), (only_b,)) = (net.a.installed().values(), net.b.installed().values())
+    assert only_b == first_b and h.mirrored(only_a, only_b)
+
+
+def test_rekey_of_a_child_whose_create_response_is_still_missing_is_retried(h):
+    """b answers a's CREATE_CHILD_SA (the response is lost) and at once rekeys that child; a,
+    not knowing it yet, asks b to retry (TEMPORARY_FAILURE) instead of CHILD_SA_NOT_FOUND."""
+    net = established(h)
+    second = ChildConfig(
+        name="second",
+        local_ts=(TrafficSelector.from_network("10.1.5.0/24"),),
+        remote_ts=(TrafficSelector.from_network("10.2.5.0/24"),),
+    )
+    (sa,) = net.a.engine.sessions.values()
+    net.feed(net.a, sa.initiate_child(second, net.now))
+    net.step()
+    net.queue.clear()
+    (_, new_b) = net.b.of(InstallChild)
+    net.feed(net.b, net.b.engine.rekey_child(new_b.unique_id, net.now))
+    net.run()
+    assert net.a.engine.counters["rekey of a child SA not known yet"] == 1
+    net.advance(net.now + 10.0)  # a retransmits and installs; b retries its rekey
+    assert [d.reason for d in net.a.of(DeleteChild)] == [Reason.REKEYED]
+    assert [d.reason for d in net.b.of(DeleteChild)] == [Reason.REKEYED]
+    live_a, live_b = net.a.installed(), net.b.installed()
+    assert len(live_a) == len(live_b) == 2
+    for x in live_a.values():
+        assert any(h.mirrored(x, y) for y in live_b.values())
+    rekeyed = [x for x in live_b.values() if x.rekey_of == new_b.unique_id]
+    assert len(rekeyed) == 1

@@ -177,6 +177,11 @@ def finish_initiator(
         s.emit(ChildFailed(s.ref, name, Reason.USE_TRANSPORT_MODE, "peer refused our mode"))
         _delete_unwanted(s, req.spi_in, spi_out, now)
         return None
+    if spi_out in s.early_deletes:
+        # the peer created it, then deleted it before this response reached us (RFC 7296 1.4.1)
+        s.ctx.count("child SA deleted by the peer before its creation completed")
+        s.emit(ChildFailed(s.ref, name, Reason.PEER_DELETED, "deleted by the peer meanwhile"))
+        return None
     if chosen.dh is not None:
         ke = msg.ke()
         if ke is None or req.keypair is None or ke[0] != chosen.dh.ike_id:
@@ -486,6 +491,15 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
     if rekey is not None:
         spi = int.from_bytes(rekey.spi, "big") if len(rekey.spi) == 4 else 0
         old = s.child_by_spi_out(spi)
+        if (
+            old is None
+            and s.active is not None
+            and s.active.exchange is ExchangeType.CREATE_CHILD_SA
+        ):
+            # perhaps the child our own exchange created, its response lost or late: the peer
+            # retries once we know it, instead of dropping a child we are about to install
+            s.ctx.count("rekey of a child SA not known yet")
+            return [wire.notify(NotifyType.TEMPORARY_FAILURE)]
         if old is None:
             s.ctx.count("rekey of an unknown child SA")
             return [wire.notify(NotifyType.CHILD_SA_NOT_FOUND, protocol=ProtocolId.ESP,

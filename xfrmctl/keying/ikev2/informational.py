@@ -132,6 +132,9 @@ def respond(s: Ikev2Session, msg: wire.Inbound, now: float) -> list[wire.Payload
             child = s.child_by_spi_out(int.from_bytes(raw, "big"))
             if child is None:
                 s.ctx.count("delete for an unknown child SA")
+                if s.active is not None and s.active.exchange is ExchangeType.CREATE_CHILD_SA:
+                    # perhaps the child our exchange created, its response lost or late
+                    s.early_deletes.add(int.from_bytes(raw, "big"))
                 continue
             ours.append(child.spi_in.to_bytes(4, "big"))
             replaced = child.state is ChildState.REKEYED or any(

@@ -175,6 +175,8 @@ class Ikev2Session:
         self.passive_ike_rekey: PassiveIkeRekey | None = None  # for collisions (RFC 7296 2.8.2)
         self.child_collisions: dict[int, PassiveRekey] = {}  # old child id -> peer's rekey of it
         self.expired_spis: dict[int, int] = {}  # expired child id -> inbound SPI to announce
+        # SPIs the peer deleted before our CREATE_CHILD_SA creating them saw its response
+        self.early_deletes: set[int] = set()
         self.first_child: ChildRequest | None = None  # requested with IKE_AUTH
         self.reauth_of: Ikev2Session | None = None  # the SA this one replaces once established
         self.redundant_at: float | None = None  # lost a rekey collision: delete it by then
@@ -346,6 +348,7 @@ class Ikev2Session:
         self.window.response_done()
         self.retrans.stop()
         task.on_response(self, plain, now)
+        self.early_deletes.clear()
         self.kick(now)
 
     def _receive_request(
