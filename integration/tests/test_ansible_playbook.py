@@ -106,7 +106,8 @@ def test_playbook_builds_checks_and_deletes_the_vpn(lab: Lab) -> None:
         "router-a": (a, xa, {"wan_interface": dev_a, "peer_address": "192.0.2.2",
                              "tunnel_address": "198.18.255.1/30", "peer_prefix": "198.18.2.0/24"}),
         "router-b": (b, xb, {"wan_interface": dev_b, "peer_address": "192.0.2.1",
-                             "tunnel_address": "198.18.255.2/30", "peer_prefix": "198.18.1.0/24"}),
+                             "tunnel_address": "198.18.255.2/30", "peer_prefix": "198.18.1.0/24",
+                             "establish_tunnels": "on-traffic"}),
     })  # fmt: skip
 
     # 1. build: both routers change, the tunnel comes up and carries traffic
