@@ -21,11 +21,15 @@ from integration.lab.netns import Netns
 from integration.lab.topology import Lab
 from integration.lab.xfrmctl import XfrmctlDaemon
 
-pytestmark = pytest.mark.vm
-
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "docs" / "examples" / "ansible" / "site.yml"
 BIN = Path(sys.executable).parent
+
+pytestmark = [
+    pytest.mark.vm,
+    pytest.mark.skipif(not (BIN / "ansible-playbook").exists(),
+                       reason="ansible-core is not installed (pip install ansible-core)"),
+]  # fmt: skip
 PSK = "lab-only-secret-0123456789"
 
 
