@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xfrmctl.keying import payloads as pl
 from xfrmctl.keying.constants import ExchangeType
-from xfrmctl.keying.ikev2 import tunnel_address
+from xfrmctl.keying.ikev2 import tunnel_address, wire
 from xfrmctl.keying.ikev2.actions import IkeEstablished, InstallChild
 from xfrmctl.keying.ikev2.settings import ChildConfig, ConfigError
-from xfrmctl.nhtb.notify import XFRMCTL_TUNNEL_ADDRESS
+from xfrmctl.nhtb.errors import NhtbNotifyError
+from xfrmctl.nhtb.notify import XFRMCTL_TUNNEL_ADDRESS, decode_tunnel_addresses
 
 A_TUN = ("10.255.0.1", "fd00:255::1")
 B_TUN = ("10.255.0.2",)
@@ -164,3 +168,30 @@ def test_ipv6_link_local_is_announced(h):
     net = established(h, a=("fe80::1",), b=())
     (ib,) = net.b.of(InstallChild)
     assert ib.peer_tunnel_addresses == (IPv6Address("fe80::1"),)
+
+
+_VALUE = st.one_of(
+    st.binary(max_size=20),
+    st.builds(lambda b: b"\x01" + b, st.binary(min_size=4, max_size=4)),
+    st.builds(lambda b: b"\x02" + b, st.binary(min_size=16, max_size=16)),
+)
+
+
+@settings(max_examples=200)
+@given(st.lists(_VALUE, max_size=3))
+def test_any_notify_value_is_learned_exactly_or_counted(datas):
+    """Whatever the peer puts in the notifies: the codec's answer, or () and one count."""
+    payloads = tuple(pl.NotifyPayload(XFRMCTL_TUNNEL_ADDRESS, d) for d in datas)
+    msg = wire.Inbound(cast(Any, None), b"", payloads)
+    counts: Counter[str] = Counter()
+
+    def count(reason: str) -> None:
+        counts[reason] += 1
+
+    got = tunnel_address.learned(msg, count)
+    try:
+        want = decode_tunnel_addresses(datas)
+    except NhtbNotifyError:
+        assert got == () and counts == Counter({tunnel_address.MALFORMED: 1})
+    else:
+        assert got == want and not counts
