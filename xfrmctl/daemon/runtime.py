@@ -22,7 +22,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 
 from xfrmctl.config import Config, diff, load_file
@@ -35,6 +35,9 @@ from xfrmctl.daemon.mapping import Plan, VpnPlan, build_plan
 from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.sockets import IkeSockets
 from xfrmctl.daemon.store import ChildRecord, StateStore
+from xfrmctl.dpd import Action as DpdAction
+from xfrmctl.dpd import DpdSettings, LivenessManager, ProbePeer
+from xfrmctl.dpd import PeerDead as DpdPeerDead
 from xfrmctl.keying.ikev2.actions import (
     Action,
     ChildFailed,
@@ -44,6 +47,7 @@ from xfrmctl.keying.ikev2.actions import (
     IkeEstablished,
     IkeFailed,
     IkeRekeyed,
+    IkeSaRef,
     InstallChild,
     LivenessResult,
     PeerDead,
@@ -134,6 +138,10 @@ class Daemon:
         self.wall_offset = 0.0
         self._idle = asyncio.Event()
         self._reload_lock = asyncio.Lock()
+        # DPD (gateways with dead-peer-detection): IKE SA -> its gateway, as registered
+        self.dpd = LivenessManager()
+        self._dpd_peers: dict[IkeSaRef, str] = {}
+        self._dpd_busy = False
 
     # ------------------------------------------------------------------ clock
 
@@ -426,6 +434,9 @@ class Daemon:
         if self._loop is None or self._stopping:
             return
         deadlines = [r.at for r in self._retry.values()]
+        dpd_due = self.dpd.next_deadline()
+        if dpd_due is not None and not self._dpd_busy:
+            deadlines.append(dpd_due)
         if self.engine is not None:
             d = self.engine.next_deadline()
             if d is not None:
@@ -441,6 +452,10 @@ class Daemon:
         now = self.now()
         if self.engine is not None:
             self._enqueue(self.engine.on_timer(now))
+        dpd_due = self.dpd.next_deadline()
+        if dpd_due is not None and dpd_due <= now and not self._dpd_busy:
+            self._dpd_busy = True
+            self._tasks.append(asyncio.create_task(self._dpd_tick()))
         for name, retry in list(self._retry.items()):
             if retry.at <= now:
                 retry.at = float("inf")  # wait for the outcome before the next attempt
@@ -496,21 +511,28 @@ class Daemon:
         elif isinstance(action, DeleteChild):
             await self._delete_child(action)
         elif isinstance(action, IkeEstablished):
+            self._dpd_add(action.ike_sa, action.peer)
             rec = self.store.ike_up(action)
             self.log.info("IKE SA established", peer=action.peer, ike_sa=str(action.ike_sa),
                           index=rec.index, remote=action.remote[0], port=action.remote[1],
                           initiator=action.initiator)  # fmt: skip
         elif isinstance(action, IkeRekeyed):
             self.store.ike_rekeyed(action.old, action.established)
+            gateway = self._dpd_peers.pop(action.old, None)
+            if gateway is not None:
+                self._dpd_peers[action.new] = gateway
+                self.dpd.rekey_peer(action.old, action.new, self.now())
             self.log.info("IKE SA rekeyed", peer=action.peer, old=str(action.old),
                           ike_sa=str(action.new))  # fmt: skip
         elif isinstance(action, IkeFailed):
+            self._dpd_remove(action.ike_sa)
             vpns = self.store.vpns_of(action.peer)
             self.store.failed(vpns, _reason_text(action.reason, action.detail))
             self.log.warning("IKE SA failed", peer=action.peer, ike_sa=str(action.ike_sa),
                              reason=str(action.reason), detail=action.detail)  # fmt: skip
             self._schedule_retry(vpns)
         elif isinstance(action, IkeDeleted):
+            self._dpd_remove(action.ike_sa)
             self.store.ike_down(action.ike_sa)
             self.log.info("IKE SA deleted", peer=action.peer, ike_sa=str(action.ike_sa),
                           reason=str(action.reason))  # fmt: skip
@@ -526,6 +548,8 @@ class Daemon:
             self._schedule_retry(self.store.vpns_of(action.peer))
         elif isinstance(action, LivenessResult):
             self.log.debug("liveness", peer=action.peer, alive=action.alive)
+            if action.alive:
+                self.dpd.probe_answered(action.ike_sa, action.at)
 
     def _send(self, action: Send) -> None:
         try:
@@ -563,6 +587,13 @@ class Daemon:
             action.child, ChildRecord.of(action, inbound.reqid, self.now())
         )
         self._retry.pop(action.child, None)
+        if action.ike_sa in self._dpd_peers:
+            now = self.now()
+            proto = inbound.proto
+            self.dpd.sa_installed((inbound.daddr, inbound.spi, proto), "in", now,
+                                  ike=action.ike_sa)  # fmt: skip
+            self.dpd.sa_installed((outbound.daddr, outbound.spi, proto), "out", now,
+                                  ike=action.ike_sa)  # fmt: skip
         log.info("child SA installed", remote=action.remote, encap=action.encap is not None,
                  rekey=action.rekey_of is not None, algorithm=action.encr.name)  # fmt: skip
 
@@ -580,6 +611,9 @@ class Daemon:
                 if exc.code not in _GONE:
                     self.log.error("cannot delete SA", vpn=action.child, spi=f"{spi:08x}",
                                    error=str(exc))  # fmt: skip
+        proto = kernel_ops.ip_protocol(action.protocol)
+        for key in ((action.local, action.spi_in, proto), (action.remote, action.spi_out, proto)):
+            self.dpd.sa_removed(key, self.now())
         reason = _reason_text(action.reason, "")
         self.store.child_removed(action.child, action.unique_id, reason)
         self.log.info("child SA deleted", vpn=action.child, ike_sa=str(action.ike_sa),
@@ -651,6 +685,83 @@ class Daemon:
             return
         child.encap = (child.encap[0], msg.new_sport)
         log.info("NAT mapping changed", remote=msg.new_saddr, port=msg.new_sport)
+
+    # ------------------------------------------------------------------ dead peer detection
+
+    def _dpd_settings(self, gateway: str) -> DpdSettings | None:
+        gw = self.config.gateways.get(gateway) if self.config is not None else None
+        return DpdSettings.from_gateway(gw) if gw is not None else None
+
+    def _dpd_add(self, ref: IkeSaRef, gateway: str) -> None:
+        settings = self._dpd_settings(gateway)
+        if settings is not None:
+            self._dpd_peers[ref] = gateway
+            self.dpd.add_peer(ref, settings, self.now())
+
+    def _dpd_remove(self, ref: IkeSaRef) -> None:
+        if self._dpd_peers.pop(ref, None) is not None:
+            self.dpd.remove_peer(ref)
+
+    def _dpd_reconfigure(self) -> None:
+        """After a reload: live IKE SAs follow their gateway's new DPD settings."""
+        now = self.now()
+        for ref, gateway in list(self._dpd_peers.items()):
+            settings = self._dpd_settings(gateway)
+            if settings is None:
+                self._dpd_remove(ref)
+            else:
+                self.dpd.reconfigure_peer(ref, settings, now)
+
+    async def _dpd_tick(self) -> None:
+        """One batched counter dump, then DPD's verdicts (the timer fired)."""
+        try:
+            await self._refresh_counters()
+            dump: dict[Hashable, tuple[int, int]] = {
+                (c.daddr, c.spi, c.proto): (c.bytes, c.packets) for c in self._counters.values()
+            }
+            self.dpd_actions(self.dpd.on_timer(self.now(), dump))
+        finally:
+            self._dpd_busy = False
+            self._rearm()
+
+    def _fresh_evidence(self, ref: IkeSaRef, now: float) -> float | None:
+        """The peer's latest authenticated IKE message, when it is within the DPD interval."""
+        if self.engine is None:
+            return None
+        at = self.engine.last_authenticated_rx(ref)
+        settings = self._dpd_settings(self._dpd_peers.get(ref, ""))
+        if at is not None and settings is not None and at > now - settings.interval:
+            return at
+        return None
+
+    def dpd_actions(self, actions: list[DpdAction]) -> None:
+        """ProbePeer -> liveness check (unless the peer spoke lately); PeerDead -> drop the SA."""
+        if self.engine is None:
+            return
+        now = self.now()
+        for act in actions:
+            if not isinstance(act, ProbePeer | DpdPeerDead) or not isinstance(act.ike, IkeSaRef):
+                continue
+            decided_at = act.at if isinstance(act, ProbePeer) else act.detected_at
+            fresh = self._fresh_evidence(act.ike, decided_at)
+            if fresh is not None:
+                if isinstance(act, DpdPeerDead):
+                    settings = self._dpd_settings(self._dpd_peers.get(act.ike, ""))
+                    if settings is not None:
+                        self.dpd.reconfigure_peer(act.ike, settings, now)
+                self.dpd.ike_message_received(act.ike, fresh)
+                continue
+            try:
+                if isinstance(act, ProbePeer):
+                    self.log.info("DPD probe", ike_sa=str(act.ike), attempt=act.attempt)
+                    self._enqueue(self.engine.liveness_check(act.ike, now))
+                else:
+                    self.log.warning("DPD: peer dead", ike_sa=str(act.ike),
+                                     reason=str(act.reason))  # fmt: skip
+                    self._dpd_remove(act.ike)
+                    self._enqueue(self.engine.peer_dead(act.ike, now))
+            except EngineError:
+                self._dpd_remove(act.ike)
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval or 10.0
@@ -798,6 +909,7 @@ class Daemon:
                 await self._install_vpn_policies(plan.vpns[name])
                 if plan.vpns[name].establish_tunnels == "immediately":
                     self._initiate(name)
+        self._dpd_reconfigure()
         self._rearm()
         kept = [n for n in plan.vpns if n not in touched]
         return (

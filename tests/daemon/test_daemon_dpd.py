@@ -1,0 +1,75 @@
+"""Dead peer detection wired into the daemon: IKE SAs of gateways with `dead-peer-detection`
+are registered with the `xfrmctl.dpd` manager; a probe is a real liveness exchange; a dead
+verdict drops the IKE SA and its child SAs at once and the VPN renegotiates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    Wire,
+    config,
+    make_daemon,
+    seed,
+    until,
+)
+
+from xfrmctl.dpd import DownReason, PeerDead, ProbePeer
+from xfrmctl.netlink.fake import FakeKernel
+
+A, B = "192.0.2.1", "192.0.2.2"
+VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
+VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
+
+
+def with_dpd(text: str) -> str:
+    data = json.loads(text)
+    data["security"]["ike"]["gateway"]["GW"]["dead-peer-detection"] = {
+        "always-send": None, "interval": 10, "threshold": 3,
+    }  # fmt: skip
+    return json.dumps(data)
+
+
+def test_probe_and_dead_peer(tmp_path: Path) -> None:
+    async def main() -> None:
+        wire = Wire()
+        text_a = with_dpd(config(local=A, remote=B, vpns={"vpn1": VPN_A}))
+        a = make_daemon(tmp_path, "a", A, text_a, wire)
+        b = make_daemon(tmp_path, "b", B, config(local=B, remote=A, vpns={"vpn1": VPN_B},
+                                                 establish="on-traffic"), wire)  # fmt: skip
+        await seed(a, A)
+        await seed(b, B)
+        await b.start()
+        await a.start()
+        await until(lambda: bool(a.store.vpns["vpn1"].children))
+        [ref] = list(a._dpd_peers)
+        assert a._dpd_peers == {ref: "GW"} and b._dpd_peers == {}
+        assert a.dpd.next_deadline() is not None
+        assert len(a.dpd.ledger.of_ike(ref)) == 2  # both SAs feed DPD evidence
+
+        # the peer spoke within the interval (IKE_AUTH): that is the evidence, no probe
+        sent = wire.sent
+        a.dpd_actions([ProbePeer(ref, 1, a.now())])
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert wire.sent == sent
+        # later, a probe is a real INFORMATIONAL exchange the peer answers
+        a.dpd_actions([ProbePeer(ref, 1, a.now() + 60)])  # no fresh evidence that late
+        await until(lambda: wire.sent >= sent + 2)
+
+        # the verdict "dead": IKE SA and child SAs go at once, the VPN renegotiates
+        wire.cut = True
+        a.dpd_actions([PeerDead(ref, DownReason.PEER_NOT_RESPONDING, a.now() + 60, 0.0)])
+        await until(lambda: not a.store.vpns["vpn1"].children)
+        kernel = a.kernel
+        assert isinstance(kernel, FakeKernel)
+        await until(lambda: not kernel._sas)
+        assert a._dpd_peers == {}
+        assert a.store.ike == {}
+        assert "vpn1" in a._retry  # establish-tunnels immediately: next attempt scheduled
+        await a.shutdown()
+        await b.shutdown()
+
+    asyncio.run(main())
