@@ -1,6 +1,15 @@
 """Rekeys, deletes, expiry and DPD: phase 1 and phase 2 live independently (spec §3.5)."""
 
-from xfrmctl.keying.ikev1.constants import NATT_PORT
+from dataclasses import replace
+
+from xfrmctl.keying.ikev1.constants import (
+    NATT_PORT,
+    VID_NATT_DRAFT_03,
+    VID_RFC3947,
+    Exchange,
+    PayloadType,
+)
+from xfrmctl.keying.ikev1.wire import Message, encode_chain, encode_message
 from xfrmctl.keying.ikev2.actions import (
     ChildFailed,
     DeleteChild,
@@ -208,3 +217,30 @@ def test_both_sides_rekey_phase1_at_once(v1):
     (fresh_a,) = net.a.installed().values()
     (fresh_b,) = net.b.installed().values()
     assert v1.mirrored(fresh_a, fresh_b)
+
+
+def test_nat_traversal_with_a_draft_only_peer(v1):
+    """An initiator whose offer lacks the RFC 3947 vendor ID gets the draft-03 dialect."""
+
+    def strip_rfc_vid(pkt):
+        msg = Message.decode(pkt.data)
+        if msg.header.exchange != Exchange.MAIN or msg.header.encrypted or pkt.src != "a":
+            return [pkt]
+        kept = [p for p in msg.payloads if p.body != VID_RFC3947]
+        h = msg.header
+        data = encode_message(h.spi_i, h.spi_r, h.exchange, h.flags, h.message_id,
+                              body=encode_chain(kept), first=kept[0].type)  # fmt: skip
+        return [replace(pkt, data=data)]
+
+    b_kw = {"remote": v1.NAT_PUBLIC, "remote_id": Identity.parse(v1.A_ADDR)}
+    net = v1.pair(nat_a=True, b_kw=b_kw)
+    net.tamper = strip_rfc_vid
+    net.feed(net.a, net.a.engine.initiate("to-b", "vpn", net.now))
+    net.run()
+    (ca,) = net.a.of(InstallChild)
+    (cb,) = net.b.of(InstallChild)
+    assert v1.mirrored(ca, cb) and ca.encap == (NATT_PORT, NATT_PORT)
+    (sa_b,) = net.b.engine.sas.values()
+    assert sa_b.natt_draft and sa_b.natt_vid == VID_NATT_DRAFT_03
+    nat_d_types = {p.type for pkt in net.sent[:4] for p in Message.decode(pkt.data).payloads}
+    assert PayloadType.NAT_D_DRAFT in nat_d_types and PayloadType.NAT_D not in nat_d_types

@@ -31,6 +31,8 @@ class PayloadType(IntEnum):
     VENDOR_ID = 13
     NAT_D = 20
     NAT_OA = 21
+    NAT_D_DRAFT = 130  # draft-ietf-ipsec-nat-t-ike-02/03
+    NAT_OA_DRAFT = 131
 
 
 class Exchange(IntEnum):
@@ -111,6 +113,8 @@ class Encapsulation(IntEnum):
     TRANSPORT = 2
     UDP_TUNNEL = 3  # RFC 3947
     UDP_TRANSPORT = 4
+    UDP_TUNNEL_DRAFT = 61443  # the NAT-T drafts' private values
+    UDP_TRANSPORT_DRAFT = 61444
 
 
 class IdType(IntEnum):

@@ -20,6 +20,9 @@ from xfrmctl.keying.ikev1 import crypto, ids, proposals
 from xfrmctl.keying.ikev1.constants import (
     NATT_PORT,
     VID_DPD,
+    VID_NATT_DRAFT_02,
+    VID_NATT_DRAFT_02N,
+    VID_NATT_DRAFT_03,
     VID_RFC3947,
     AuthMethod,
     CertEncoding,
@@ -97,6 +100,8 @@ class Phase1Failure(Exception):
         self.notify = notify
 
 
+_NATT_DRAFTS = (VID_NATT_DRAFT_03, VID_NATT_DRAFT_02, VID_NATT_DRAFT_02N)
+
 _NOTIFY_REASON = {
     Notify.NO_PROPOSAL_CHOSEN: Reason.NO_PROPOSAL_CHOSEN,
     Notify.AUTHENTICATION_FAILED: Reason.AUTHENTICATION_FAILED,
@@ -151,6 +156,7 @@ class IsakmpSa:
         self.last_in = b""
         self.last_out = b""
         self.peer_natt = False
+        self.natt_vid = VID_RFC3947
         self.peer_dpd = False
         self.nat_local = False
         self.nat_remote = False
@@ -248,22 +254,36 @@ class IsakmpSa:
         return [self._send(data)]
 
     def _vendor_ids(self) -> list[Payload]:
+        """The initiator offers RFC 3947 and the drafts strongSwan knows; the responder answers
+        with the one variant it picked from the initiator's offer."""
         assert self.peer is not None
         out = []
-        if self.peer.nat_traversal:
-            out.append(Payload(PayloadType.VENDOR_ID, VID_RFC3947))
+        if self.peer.nat_traversal and self.initiator:
+            out += [Payload(PayloadType.VENDOR_ID, v) for v in (VID_RFC3947, *_NATT_DRAFTS)]
+        elif self.peer.nat_traversal and self.peer_natt:
+            out.append(Payload(PayloadType.VENDOR_ID, self.natt_vid))
         if self.peer.dpd:
             out.append(Payload(PayloadType.VENDOR_ID, VID_DPD))
         return out
 
     def _read_vendor_ids(self, msg: Message) -> None:
-        for p in msg.all(PayloadType.VENDOR_ID):
-            if p.body == VID_RFC3947:
-                self.peer_natt = True
-            elif p.body == VID_DPD:
-                self.peer_dpd = True
+        vids = [p.body for p in msg.all(PayloadType.VENDOR_ID)]
+        self.peer_dpd = VID_DPD in vids
+        drafts = [v for v in _NATT_DRAFTS if v in vids]
+        if VID_RFC3947 in vids:
+            self.peer_natt, self.natt_vid = True, VID_RFC3947
+        elif drafts:
+            self.peer_natt, self.natt_vid = True, drafts[0]
         if self.peer is not None and not self.peer.nat_traversal:
             self.peer_natt = False
+
+    @property
+    def natt_draft(self) -> bool:
+        return self.peer_natt and self.natt_vid != VID_RFC3947
+
+    @property
+    def _nat_d_type(self) -> PayloadType:
+        return PayloadType.NAT_D_DRAFT if self.natt_draft else PayloadType.NAT_D
 
     def _nat_d(self) -> list[Payload]:
         if not self.peer_natt:
@@ -275,10 +295,10 @@ class IsakmpSa:
             local = self.engine.rng(len(remote))
         else:
             local = crypto.nat_d(h, self.cky_i, self.cky_r, self.local[0], self.local[1])
-        return [Payload(PayloadType.NAT_D, remote), Payload(PayloadType.NAT_D, local)]
+        return [Payload(self._nat_d_type, remote), Payload(self._nat_d_type, local)]
 
     def _check_nat_d(self, msg: Message) -> None:
-        hashes = [p.body for p in msg.all(PayloadType.NAT_D)]
+        hashes = [p.body for p in msg.all(self._nat_d_type)]
         if not self.peer_natt or len(hashes) < 2:
             return
         h = self.hash_t
@@ -914,7 +934,9 @@ class IsakmpSa:
     # ------------------------------------------------------------------ quick mode
 
     def _encap(self) -> int:
-        return Encapsulation.UDP_TUNNEL if self.natted else Encapsulation.TUNNEL
+        if not self.natted:
+            return Encapsulation.TUNNEL
+        return Encapsulation.UDP_TUNNEL_DRAFT if self.natt_draft else Encapsulation.UDP_TUNNEL
 
     def start_quick(self, child: ChildConfig, now: float, *, rekey_of: int | None = None,
                     local_ts: TrafficSelector | None = None,
