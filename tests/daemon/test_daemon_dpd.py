@@ -56,9 +56,18 @@ def test_probe_and_dead_peer(tmp_path: Path) -> None:
             await asyncio.sleep(0)
         assert wire.sent == sent
         # later, a probe is a real INFORMATIONAL exchange the peer answers
+        answered = a.dpd.peers[ref].alive_at
         a.dpd_actions([ProbePeer(ref, 1, a.now() + 60)])  # no fresh evidence that late
-        await until(lambda: wire.sent >= sent + 2)
+        await until(lambda: a.dpd.peers[ref].alive_at > answered)  # LivenessResult(alive)
+        assert wire.sent == sent + 2
 
+        # the DPD timer: one counter dump, then the manager's verdict (a probe when idle)
+        base = a.now()
+        a.now = lambda: base + 25  # the interval has passed
+        sent = wire.sent
+        await a._dpd_tick()
+        await until(lambda: wire.sent >= sent + 2)
+        del a.now
         # the verdict "dead": IKE SA and child SAs go at once, the VPN renegotiates
         wire.cut = True
         a.dpd_actions([PeerDead(ref, DownReason.PEER_NOT_RESPONDING, a.now() + 60, 0.0)])
