@@ -82,3 +82,37 @@ def test_probe_and_dead_peer(tmp_path: Path) -> None:
         await b.shutdown()
 
     asyncio.run(main())
+
+
+def test_idle_time_deletes_an_idle_child(tmp_path: Path) -> None:
+    async def main() -> None:
+        wire = Wire()
+        data = json.loads(config(local=A, remote=B, vpns={"vpn1": VPN_A}, establish="on-traffic"))
+        data["security"]["ipsec"]["vpn"]["vpn1"]["ike"]["idle-time"] = 60
+        a = make_daemon(tmp_path, "a", A, json.dumps(data), wire)
+        b = make_daemon(tmp_path, "b", B, config(local=B, remote=A, vpns={"vpn1": VPN_B},
+                                                 establish="on-traffic"), wire)  # fmt: skip
+        await seed(a, A)
+        await seed(b, B)
+        await b.start()
+        await a.start()
+        kernel = a.kernel
+        assert isinstance(kernel, FakeKernel)
+        kernel.trigger_acquire("198.18.1.1", "198.18.2.1")
+        await until(lambda: bool(a.store.vpns["vpn1"].children))
+        [uid] = a.store.vpns["vpn1"].children
+        assert set(a.dpd.idle) == {uid} and a._dpd_peers == {}
+        base = a.now()
+        a.now = lambda: base + 30  # half the idle time: nothing yet
+        await a._dpd_tick()
+        assert a.store.vpns["vpn1"].children
+        a.now = lambda: base + 61
+        await a._dpd_tick()
+        del a.now
+        await until(lambda: not a.store.vpns["vpn1"].children and not b.store.vpns["vpn1"].children)
+        assert await kernel.list_sas() == []
+        assert a.dpd.idle == {}
+        await a.shutdown()
+        await b.shutdown()
+
+    asyncio.run(main())

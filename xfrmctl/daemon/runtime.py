@@ -36,7 +36,7 @@ from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.sockets import IkeSockets
 from xfrmctl.daemon.store import ChildRecord, StateStore
 from xfrmctl.dpd import Action as DpdAction
-from xfrmctl.dpd import DpdSettings, LivenessManager, ProbePeer
+from xfrmctl.dpd import DpdSettings, IdleTimeout, LivenessManager, ProbePeer
 from xfrmctl.dpd import PeerDead as DpdPeerDead
 from xfrmctl.keying.ikev2.actions import (
     Action,
@@ -587,13 +587,14 @@ class Daemon:
             action.child, ChildRecord.of(action, inbound.reqid, self.now())
         )
         self._retry.pop(action.child, None)
-        if action.ike_sa in self._dpd_peers:
+        idle_time = self._idle_time(action.child)
+        if action.ike_sa in self._dpd_peers or idle_time is not None:
             now = self.now()
-            proto = inbound.proto
-            self.dpd.sa_installed((inbound.daddr, inbound.spi, proto), "in", now,
-                                  ike=action.ike_sa)  # fmt: skip
-            self.dpd.sa_installed((outbound.daddr, outbound.spi, proto), "out", now,
-                                  ike=action.ike_sa)  # fmt: skip
+            ike = action.ike_sa if action.ike_sa in self._dpd_peers else None
+            child = action.unique_id if idle_time is not None else None
+            for sa, direction in ((inbound, "in"), (outbound, "out")):
+                self.dpd.sa_installed((sa.daddr, sa.spi, sa.proto), direction, now, ike=ike,
+                                      child=child, idle_time=idle_time)  # fmt: skip
         log.info("child SA installed", remote=action.remote, encap=action.encap is not None,
                  rekey=action.rekey_of is not None, algorithm=action.encr.name)  # fmt: skip
 
@@ -688,6 +689,13 @@ class Daemon:
 
     # ------------------------------------------------------------------ dead peer detection
 
+    def _idle_time(self, vpn: str) -> float | None:
+        """`ike idle-time`: delete the child SA after that long without traffic (None: off)."""
+        cfg = self.config.vpns.get(vpn) if self.config is not None else None
+        if cfg is None or cfg.ike is None or not cfg.ike.idle_time:
+            return None
+        return float(cfg.ike.idle_time)
+
     def _dpd_settings(self, gateway: str) -> DpdSettings | None:
         gw = self.config.gateways.get(gateway) if self.config is not None else None
         return DpdSettings.from_gateway(gw) if gw is not None else None
@@ -735,11 +743,16 @@ class Daemon:
         return None
 
     def dpd_actions(self, actions: list[DpdAction]) -> None:
-        """ProbePeer -> liveness check (unless the peer spoke lately); PeerDead -> drop the SA."""
+        """ProbePeer -> liveness check (unless the peer spoke lately); PeerDead -> drop the SA;
+        IdleTimeout -> delete the idle child SA."""
         if self.engine is None:
             return
         now = self.now()
         for act in actions:
+            if isinstance(act, IdleTimeout) and isinstance(act.child, int):
+                self.log.info("idle-time reached; deleting the child SA", child=act.child)
+                self._delete_via_engine(act.child)
+                continue
             if not isinstance(act, ProbePeer | DpdPeerDead) or not isinstance(act.ike, IkeSaRef):
                 continue
             decided_at = act.at if isinstance(act, ProbePeer) else act.detected_at
