@@ -142,6 +142,7 @@ class Daemon:
         self.dpd = LivenessManager()
         self._dpd_peers: dict[IkeSaRef, str] = {}
         self._dpd_busy = False
+        self._ready = False
 
     # ------------------------------------------------------------------ clock
 
@@ -209,6 +210,7 @@ class Daemon:
         self._rearm()
         for name, reason in plan.unusable.items():
             self.log.warning("vpn not started", vpn=name, reason=reason)
+        self._ready = True
         self.notifier.ready(self._status())
         self.log.info(
             "daemon ready",
@@ -218,16 +220,19 @@ class Daemon:
         )
 
     async def run(self) -> None:
-        try:
-            await self.start()
-        except BaseException:
-            if self._loop is not None and self.engine is not None:
-                await self.shutdown()  # remove what the failed start installed
-            raise
-        loop = self.loop
+        loop = asyncio.get_running_loop()
+        # before start: a SIGTERM during a slow start still ends in a clean shutdown
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._sighup)
+        try:
+            await self.start()
+        except BaseException:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            if self._loop is not None and self.engine is not None:
+                await self.shutdown()  # remove what the failed start installed
+            raise
         try:
             await self._stop.wait()
         finally:
@@ -842,6 +847,8 @@ class Daemon:
     # ------------------------------------------------------------------ reload
 
     def _sighup(self) -> None:
+        if not self._ready or self._stopping:
+            return  # still starting (or stopping): nothing to reload yet
         task = asyncio.create_task(self._reload_logged())
         self._tasks.append(task)
 
