@@ -748,6 +748,9 @@ def _align4(n: int) -> int:
     return (n + 3) & ~3
 
 
+_PAD = (b"", b"\0", b"\0\0", b"\0\0\0")
+
+
 def _pack_attr(attr_type: int, payload: bytes) -> bytes:
     n = 4 + len(payload)
     return S_NLATTR.pack(n, attr_type) + payload + bytes(_align4(n) - n)
@@ -777,6 +780,7 @@ class XfrmMessage:
     _attr_specs: ClassVar[tuple[AttrSpec, ...]] = ()
     _attr_by_id: ClassVar[dict[int, AttrSpec]] = {}
     _attr_decoders: ClassVar[dict[int, tuple[str, Dec]]] = {}
+    _attr_encoders: ClassVar[tuple[tuple[str, int, Enc], ...]] = ()
     unknown: tuple[tuple[int, bytes], ...]
 
     def pack_fixed(self) -> bytes:
@@ -793,10 +797,16 @@ class XfrmMessage:
         """Fixed header plus the attributes whose fields are set, in table order."""
         parts = [self.pack_fixed()]
         fam = self.attr_family()
-        for spec in self._attr_specs:
-            value = getattr(self, spec.name)
+        head = S_NLATTR.pack
+        for name, attr, enc in self._attr_encoders:
+            value = getattr(self, name)
             if value is not None:
-                parts.append(_pack_attr(spec.attr, spec.encode(value, fam)))
+                payload = enc(value, fam)
+                n = 4 + len(payload)
+                parts.append(head(n, attr))
+                parts.append(payload)
+                if n & 3:
+                    parts.append(_PAD[4 - (n & 3)])
         for atype, payload in self.unknown:
             parts.append(_pack_attr(atype, payload))
         return b"".join(parts)
@@ -843,6 +853,7 @@ def _finish(cls: type[XfrmMessage]) -> None:
     cls._attr_specs = tuple(s for s in ATTRIBUTES if s.name in names)
     cls._attr_by_id = {s.attr: s for s in cls._attr_specs}
     cls._attr_decoders = {s.attr: (s.name, s.decode) for s in cls._attr_specs}
+    cls._attr_encoders = tuple((s.name, s.attr, s.encode) for s in cls._attr_specs)
 
 
 @dataclass(slots=True)
