@@ -36,9 +36,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("security", "ipsec", "vpn", "*", "manual"): "manual SAs are not installed yet",
     ("security", "ipsec", "vpn", "*", "vpn-monitor"): "VPN monitoring is not run yet",
     ("security", "ipsec", "vpn-monitor-options"): "VPN monitoring is not run yet",
-    ("interfaces", "*", "unit", "*", "multipoint"): (
-        "multipoint units (next-hop tunnel binding) are not supported yet; their VPNs stay down"
-    ),
     ("routing-options", "static", "route", "*", "discard"): "discard routes are not installed",
     ("routing-options", "static", "route", "*", "reject"): "reject routes are not installed",
     ("routing-options", "static", "route", "*", "preference"): (

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address, IPv6Address
 
 from cryptography import x509
 
@@ -33,6 +34,7 @@ from xfrmctl.keying.ikev2.settings import (
     PskAuth,
 )
 from xfrmctl.keying.ikev2.ts import TrafficSelector
+from xfrmctl.nhtb.planner import MultipointUnit
 
 FileReader = Callable[[str], bytes]
 
@@ -59,6 +61,7 @@ class VpnPlan:
     establish_tunnels: str  # "immediately" | "on-traffic"
     df_bit: str
     child: ChildConfig = field(repr=False)
+    multipoint: bool = False  # bound to a multipoint unit: SAs only, policies come from NHTB
 
 
 @dataclass(frozen=True)
@@ -420,13 +423,12 @@ def build_plan(
         if vpn.bind_interface is not None and unit is None:
             unusable[vpn.name] = f"{vpn.bind_interface} is not configured"
             continue
-        if unit is not None and unit.multipoint:
-            unusable[vpn.name] = "multipoint st0 units (NHTB) are not supported yet"
-            continue
         if_id = unit.if_id if unit is not None else None
         try:
             child = _child(config, vpn, if_id, _family(local))
-        except (MappingError, UnknownTransform, ValueError) as exc:
+            if unit is not None:
+                child = replace(child, local_tunnel_addresses=_tunnel_addresses(unit))
+        except (MappingError, UnknownTransform, ConfigError, ValueError) as exc:
             unusable[vpn.name] = str(exc)
             continue
         children.setdefault(gw_name, []).append(child)
@@ -440,6 +442,7 @@ def build_plan(
             establish_tunnels=vpn.establish_tunnels,
             df_bit=vpn.df_bit,
             child=child,
+            multipoint=unit is not None and unit.multipoint,
         )
     engine_peers = tuple(
         _with_children(peer, tuple(children.get(name, ()))) for name, (peer, _, _) in peers.items()
@@ -451,6 +454,24 @@ def build_plan(
         routes=_routes(config),
         unusable=unusable,
     )
+
+
+def _tunnel_addresses(unit: cm.St0Interface) -> tuple[IPv4Address | IPv6Address, ...]:
+    """The unit's first address per family: what a peer learns as our NHTB next hop."""
+    firsts = [a.ip for a in unit.inet[:1]] + [a.ip for a in unit.inet6[:1]]
+    return tuple(a for a in firsts if not a.is_loopback and not a.is_multicast)
+
+
+def multipoint_units(config: Config) -> tuple[MultipointUnit, ...]:
+    return tuple(
+        MultipointUnit(u.name, u.if_id) for u in config.st0_units.values() if u.multipoint
+    )
+
+
+def multipoint_vpns(plan: Plan) -> dict[str, str]:
+    """VPN name -> the multipoint unit it is bound to."""
+    return {v.name: v.bind_interface for v in plan.vpns.values()
+            if v.multipoint and v.bind_interface is not None}  # fmt: skip
 
 
 def _with_children(peer: PeerConfig, children: tuple[ChildConfig, ...]) -> PeerConfig:

@@ -31,7 +31,13 @@ from xfrmctl.control import ErrorCode, Request
 from xfrmctl.daemon import kernel_ops
 from xfrmctl.daemon.control_server import ControlServer
 from xfrmctl.daemon.logs import get_logger
-from xfrmctl.daemon.mapping import Plan, VpnPlan, build_plan
+from xfrmctl.daemon.mapping import (
+    Plan,
+    VpnPlan,
+    build_plan,
+    multipoint_units,
+    multipoint_vpns,
+)
 from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.sockets import IkeSockets
 from xfrmctl.daemon.store import ChildRecord, StateStore
@@ -64,8 +70,18 @@ from xfrmctl.netlink.codec import (
 )
 from xfrmctl.netlink.constants import AF_INET, AF_INET6, XfrmMsg
 from xfrmctl.netlink.errors import NetlinkError
-from xfrmctl.netlink.port import KernelEvent, KernelPort, XfrmEvent, owned_reqid
+from xfrmctl.netlink.port import (
+    KernelEvent,
+    KernelPort,
+    PolicyFilter,
+    RouteEvent,
+    XfrmEvent,
+    owned_reqid,
+)
+from xfrmctl.nhtb.sync import NhtbSync
+from xfrmctl.nhtb.table import LearnOutcome, show_entries, static_bindings
 from xfrmctl.state.codec import JsonValue, to_json
+from xfrmctl.state.model import Snapshot
 from xfrmctl.state.query import (
     ActionResult,
     ClearIkeSa,
@@ -142,6 +158,9 @@ class Daemon:
         self.dpd = LivenessManager()
         self._dpd_peers: dict[IkeSaRef, str] = {}
         self._dpd_busy = False
+        # NHTB (multipoint st0 units): events in, batched policy ops out
+        self.nhtb = NhtbSync()
+        self._nhtb_busy = False
         self._ready = False
 
     # ------------------------------------------------------------------ clock
@@ -202,6 +221,8 @@ class Daemon:
         self._tasks.append(asyncio.create_task(self._worker()))
         # subscribe now, not when the task first runs: no event between here and there is lost
         self._tasks.append(asyncio.create_task(self._events(self.kernel.events())))
+        self._tasks.append(asyncio.create_task(self._route_events(self.kernel.route_events())))
+        await self._nhtb_configure()
         if self.notifier.watchdog_interval:
             self._tasks.append(asyncio.create_task(self._watchdog()))
         for vpn in plan.vpns.values():
@@ -357,6 +378,8 @@ class Daemon:
         self, vpn: VpnPlan, local: str | None = None, remote: str | None = None
     ) -> None:
         """0/0 (or proxy-id) in/out/fwd policies with templates; an ACQUIRE source too."""
+        if vpn.multipoint:
+            return  # NHTB plans every policy of a multipoint unit
         local = local or vpn.local_address
         remote = remote or vpn.remote_address
         if remote is None:
@@ -442,6 +465,9 @@ class Daemon:
         dpd_due = self.dpd.next_deadline()
         if dpd_due is not None and not self._dpd_busy:
             deadlines.append(dpd_due)
+        nhtb_due = self.nhtb.next_due()
+        if nhtb_due is not None and not self._nhtb_busy:
+            deadlines.append(nhtb_due)
         if self.engine is not None:
             d = self.engine.next_deadline()
             if d is not None:
@@ -461,6 +487,9 @@ class Daemon:
         if dpd_due is not None and dpd_due <= now and not self._dpd_busy:
             self._dpd_busy = True
             self._tasks.append(asyncio.create_task(self._dpd_tick()))
+        if self.nhtb.due(now) and not self._nhtb_busy:
+            self._nhtb_busy = True
+            self._tasks.append(asyncio.create_task(self._nhtb_tick()))
         for name, retry in list(self._retry.items()):
             if retry.at <= now:
                 retry.at = float("inf")  # wait for the outcome before the next attempt
@@ -592,6 +621,8 @@ class Daemon:
             action.child, ChildRecord.of(action, inbound.reqid, self.now())
         )
         self._retry.pop(action.child, None)
+        if vpn.multipoint:
+            self._nhtb_vpn_up(action, inbound.reqid)
         idle_time = self._idle_time(action.child)
         if action.ike_sa in self._dpd_peers or idle_time is not None:
             now = self.now()
@@ -622,6 +653,10 @@ class Daemon:
             self.dpd.sa_removed(key, self.now())
         reason = _reason_text(action.reason, "")
         self.store.child_removed(action.child, action.unique_id, reason)
+        rec = self.store.vpns.get(action.child)
+        if rec is not None and not rec.children:
+            self.nhtb.vpn_down(action.child, sas_gone=True, now=self.now())
+            self._rearm()
         self.log.info("child SA deleted", vpn=action.child, ike_sa=str(action.ike_sa),
                       spi_in=f"{action.spi_in:08x}", reason=str(action.reason))  # fmt: skip
         if action.reason not in (Reason.REKEYED, Reason.REDUNDANT):
@@ -781,6 +816,81 @@ class Daemon:
             except EngineError:
                 self._dpd_remove(act.ike)
 
+    # ------------------------------------------------------------------ NHTB
+
+    async def _nhtb_configure(self) -> None:
+        """A configuration load: units, Static entries, bound VPNs; then a full route dump."""
+        assert self.config is not None and self.plan is not None
+        now = self.now()
+        self.nhtb.configure(
+            multipoint_units(self.config),
+            static_bindings(self.config.st0_units.values()),
+            multipoint_vpns(self.plan),
+            now=now,
+        )
+        await self._nhtb_routes()
+
+    async def _nhtb_routes(self) -> None:
+        try:
+            routes = await self.kernel.list_routes()
+        except NetlinkError as exc:
+            self.log.warning("cannot list routes", error=str(exc))
+            return
+        self.nhtb.set_routes(routes, now=self.now())
+        self._rearm()
+
+    async def _route_events(self, events: AsyncIterator[RouteEvent]) -> None:
+        async for event in events:
+            if self._stopping:
+                return
+            self.nhtb.route_event(event, now=self.now())
+            self._rearm()
+
+    def _nhtb_vpn_up(self, action: InstallChild, reqid: int) -> None:
+        outcomes = self.nhtb.vpn_up(
+            action.child,
+            local=action.local,
+            remote=action.remote,
+            reqid=reqid,
+            learned=action.peer_tunnel_addresses,
+            now=self.now(),
+        )
+        for addr, outcome in outcomes:
+            if outcome in (LearnOutcome.SHADOWED, LearnOutcome.CONFLICT):
+                self.log.warning("next-hop tunnel not learned as Auto", vpn=action.child,
+                                 next_hop=str(addr), outcome=outcome.name)  # fmt: skip
+            else:
+                self.log.info("next-hop tunnel learned", vpn=action.child, next_hop=str(addr))
+        self._rearm()
+
+    async def _nhtb_tick(self) -> None:
+        """One batch: plan against a fresh policy dump and apply; a stale dump syncs again."""
+        try:
+            for _ in range(3):
+                installed = await self.kernel.list_policies(PolicyFilter(owned_only=True))
+                ops = self.nhtb.sync(installed)
+                if not ops:
+                    break
+                results = await self.kernel.apply(ops)
+                errors = [e for e in results if e is not None]
+                for e in errors:
+                    if e.code not in (errno.EEXIST, errno.ENOENT):
+                        self.log.error("NHTB policy change refused", error=str(e))
+                if not any(e.code in (errno.EEXIST, errno.ENOENT) for e in errors):
+                    break
+                self.nhtb.invalidate(self.now())
+            change = self.nhtb.last_change
+            if change.lost or change.gained:
+                self.log.info("next-hop tunnel routes changed",
+                              lost=[_route_text(r) for r in change.lost],
+                              gained=[_route_text(r) for r in change.gained])  # fmt: skip
+        except NetlinkError as exc:
+            self.log.error("NHTB sync failed", error=str(exc))
+            self.nhtb.invalidate(self.now())
+        finally:
+            self._nhtb_busy = False
+            self._rearm()
+
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval or 10.0
         while True:
@@ -804,7 +914,7 @@ class Daemon:
             result = to_json(ActionResult(affected=1, message=message))
             return lambda _r: result
         await self._refresh_counters()
-        snapshot = self.store.snapshot(self.now(), self.wall_offset, self._counters)
+        snapshot = self.snapshot()
         if isinstance(query, ClearIkeSa):
             chosen = select_ike_sas(snapshot, query)
             n = self._clear_ike([sa.index for sa in chosen])
@@ -822,6 +932,12 @@ class Daemon:
         view = answer(snapshot, query)
         data = to_json(view)
         return lambda _r: data
+
+    def snapshot(self) -> Snapshot:
+        """The state store's view plus the NHTB table, with the counters last read."""
+        snap = self.store.snapshot(self.now(), self.wall_offset, self._counters)
+        ids = {name: rec.tunnel_id for name, rec in self.store.vpns.items()}
+        return replace(snap, next_hop_tunnels=show_entries(self.nhtb.table, tunnel_ids=ids))
 
     def _clear_ike(self, indexes: list[int]) -> int:
         assert self.engine is not None
@@ -930,6 +1046,7 @@ class Daemon:
                 if plan.vpns[name].establish_tunnels == "immediately":
                     self._initiate(name)
         self._dpd_reconfigure()
+        await self._nhtb_configure()
         self._rearm()
         kept = [n for n in plan.vpns if n not in touched]
         return (
@@ -952,6 +1069,12 @@ def _touched_vpns(change: ConfigDiff, old: Plan, new: Plan) -> list[str]:
 def _read_file(path: str) -> bytes:
     with open(path, "rb") as fh:
         return fh.read()
+
+
+def _route_text(route: tuple[str, str, str | None, str]) -> str:
+    """(unit, prefix, next hop, VPN) as the log shows it."""
+    unit, prefix, via, vpn = route
+    return f"{prefix} via {via or unit} ({vpn})"
 
 
 def _reason_text(reason: Reason, detail: str) -> str:
