@@ -34,8 +34,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
         "IPsec tracing is replaced by the daemon's structured log (journald); use --log-level"
     ),
     ("security", "ipsec", "vpn", "*", "manual"): "manual SAs are not installed yet",
-    ("security", "ipsec", "vpn", "*", "vpn-monitor"): "VPN monitoring is not run yet",
-    ("security", "ipsec", "vpn-monitor-options"): "VPN monitoring is not run yet",
     ("routing-options", "static", "route", "*", "discard"): "discard routes are not installed",
     ("routing-options", "static", "route", "*", "reject"): "reject routes are not installed",
     ("routing-options", "static", "route", "*", "preference"): (

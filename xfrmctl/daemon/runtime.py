@@ -30,9 +30,11 @@ from xfrmctl.config.diff import ConfigDiff
 from xfrmctl.control import ErrorCode, Request
 from xfrmctl.daemon import kernel_ops
 from xfrmctl.daemon.control_server import ControlServer
+from xfrmctl.daemon.icmp import EchoTransport, RawIcmp
 from xfrmctl.daemon.logs import get_logger
 from xfrmctl.daemon.mapping import (
     Plan,
+    RoutePlan,
     VpnPlan,
     build_plan,
     multipoint_units,
@@ -42,7 +44,18 @@ from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.sockets import IkeSockets
 from xfrmctl.daemon.store import ChildRecord, StateStore
 from xfrmctl.dpd import Action as DpdAction
-from xfrmctl.dpd import DpdSettings, IdleTimeout, LivenessManager, ProbePeer
+from xfrmctl.dpd import (
+    DpdSettings,
+    IdleTimeout,
+    LivenessManager,
+    MonitorDown,
+    MonitorSettings,
+    MonitorTarget,
+    MonitorUp,
+    MonState,
+    ProbePeer,
+    SendEcho,
+)
 from xfrmctl.dpd import PeerDead as DpdPeerDead
 from xfrmctl.keying.ikev2.actions import (
     Action,
@@ -161,6 +174,10 @@ class Daemon:
         # NHTB (multipoint st0 units): events in, batched policy ops out
         self.nhtb = NhtbSync()
         self._nhtb_busy = False
+        # VPN monitoring: ICMP echoes through st0 (None until start: a raw socket transport)
+        self.echo: EchoTransport | None = None
+        self._out_of_service: dict[str, str] = {}  # VPN -> down reason, until MonitorUp
+        self._withdrawn: dict[str, list[RoutePlan]] = {}  # VPN -> its routes taken out
         self._ready = False
 
     # ------------------------------------------------------------------ clock
@@ -206,6 +223,9 @@ class Daemon:
         await self._remove_stale(config)
         plan = build_plan(config, await self._interface_addresses(config), _read_file)
         self.config, self.plan = config, plan
+        self.dpd.monitor_settings = MonitorSettings.from_config(config.vpn_monitor_options)
+        if self.echo is None:
+            self.echo = RawIcmp(self.loop, self.echo_reply)
         self.engine = Ikev2Engine(plan.peers, self.rng, wall_clock=self._utc)
         families = {AF_INET if ipaddress.ip_address(p.local_address).version == 4 else AF_INET6
                     for p in plan.peers} or {AF_INET}  # fmt: skip
@@ -313,6 +333,8 @@ class Daemon:
         self._links.clear()
         self._routes.clear()
         self.sockets.close(self.loop)
+        if self.echo is not None:
+            self.echo.close()
         await self.control.close()
         self.log.info("stopped")
 
@@ -443,7 +465,10 @@ class Daemon:
         now = self.now()
         for name in vpns:
             vpn = self._vpn(name)
-            if vpn is None or vpn.establish_tunnels != "immediately":
+            if vpn is None:
+                continue
+            # out of service (monitor): renegotiate actively, traffic no longer triggers it
+            if vpn.establish_tunnels != "immediately" and name not in self._out_of_service:
                 continue
             rec = self.store.vpns.get(name)
             if rec is not None and rec.children:
@@ -624,12 +649,18 @@ class Daemon:
         if vpn.multipoint:
             self._nhtb_vpn_up(action, inbound.reqid)
         idle_time = self._idle_time(action.child)
-        if action.ike_sa in self._dpd_peers or idle_time is not None:
+        target = self._monitor_target(vpn)
+        if target is not None:
+            self.dpd.add_vpn(vpn.name, target, self.now())
+            self._rearm()
+        if action.ike_sa in self._dpd_peers or idle_time is not None or target is not None:
             now = self.now()
             ike = action.ike_sa if action.ike_sa in self._dpd_peers else None
             child = action.unique_id if idle_time is not None else None
+            mon = vpn.name if target is not None else None
             for sa, direction in ((inbound, "in"), (outbound, "out")):
                 self.dpd.sa_installed((sa.daddr, sa.spi, sa.proto), direction, now, ike=ike,
+                                      vpn=mon if direction == "in" else None,
                                       child=child, idle_time=idle_time)  # fmt: skip
         log.info("child SA installed", remote=action.remote, encap=action.encap is not None,
                  rekey=action.rekey_of is not None, algorithm=action.encr.name)  # fmt: skip
@@ -651,11 +682,13 @@ class Daemon:
         proto = kernel_ops.ip_protocol(action.protocol)
         for key in ((action.local, action.spi_in, proto), (action.remote, action.spi_out, proto)):
             self.dpd.sa_removed(key, self.now())
-        reason = _reason_text(action.reason, "")
+        reason = self._out_of_service.get(action.child) or _reason_text(action.reason, "")
         self.store.child_removed(action.child, action.unique_id, reason)
         rec = self.store.vpns.get(action.child)
         if rec is not None and not rec.children:
             self.nhtb.vpn_down(action.child, sas_gone=True, now=self.now())
+            if self.dpd.mon_state(action.child) is not MonState.DOWN:
+                self.dpd.remove_vpn(action.child)  # a D VPN keeps probing until it answers
             self._rearm()
         self.log.info("child SA deleted", vpn=action.child, ike_sa=str(action.ike_sa),
                       spi_in=f"{action.spi_in:08x}", reason=str(action.reason))  # fmt: skip
@@ -789,6 +822,9 @@ class Daemon:
             return
         now = self.now()
         for act in actions:
+            if isinstance(act, SendEcho | MonitorDown | MonitorUp):
+                self._monitor_action(act)
+                continue
             if isinstance(act, IdleTimeout) and isinstance(act.child, int):
                 self.log.info("idle-time reached; deleting the child SA", child=act.child)
                 self._delete_via_engine(act.child)
@@ -891,6 +927,105 @@ class Daemon:
             self._nhtb_busy = False
             self._rearm()
 
+    # ------------------------------------------------------------------ VPN monitoring
+
+    def _monitor_target(self, vpn: VpnPlan) -> MonitorTarget | None:
+        """`vpn-monitor` resolved: echo source, destination and the st0 device it leaves by."""
+        cfg = self.config.vpns.get(vpn.name) if self.config is not None else None
+        mon = cfg.vpn_monitor if cfg is not None else None
+        if mon is None or self.config is None:
+            return None
+        dst = str(mon.destination_ip) if mon.destination_ip is not None else vpn.remote_address
+        if dst is None:
+            return None
+        src = vpn.local_address
+        if mon.source_interface is not None:
+            name = str(mon.source_interface)
+            unit = next((u for u in self.config.st0_units.values() if u.name == name), None)
+            family = ipaddress.ip_address(dst).version
+            if unit is not None:
+                addrs = [a.ip for a in unit.addresses if a.version == family]
+                if addrs:
+                    src = str(addrs[0])
+        return MonitorTarget(src, dst, vpn.bind_interface, optimized=mon.optimized)
+
+    def echo_reply(self, ident: int, seq: int) -> None:
+        """An ICMP echo reply read from a monitoring socket."""
+        if self._stopping:
+            return
+        self.dpd_actions(self.dpd.echo_reply(None, ident, seq, self.now()))
+        self._rearm()
+
+    def _monitor_action(self, act: SendEcho | MonitorDown | MonitorUp) -> None:
+        if isinstance(act, SendEcho):
+            if self.echo is None:
+                return
+            try:
+                self.echo.send(act.src, act.dst, act.ident, act.seq, act.device)
+            except OSError as exc:  # unanswered: the monitor counts it as a failure
+                self.log.debug("VPN monitor echo not sent", vpn=act.vpn, error=str(exc))
+            return
+        if isinstance(act, MonitorDown):
+            self.log.warning("VPN monitor: tunnel down", vpn=act.vpn, reason=str(act.reason))
+            self._out_of_service[act.vpn] = str(act.reason)
+            self.nhtb.vpn_down(act.vpn, sas_gone=False, now=self.now())
+            rec = self.store.vpns.get(act.vpn)
+            if rec is not None:
+                rec.down_reason = str(act.reason)
+                for uid in list(rec.children):
+                    self._delete_via_engine(uid)
+            routes = self._vpn_routes(act.vpn)  # now: the delete drops its Auto entries
+            self._tasks.append(asyncio.create_task(self._withdraw_routes(act.vpn, routes)))
+            self._schedule_retry([act.vpn])
+            return
+        self.log.info("VPN monitor: tunnel up", vpn=act.vpn)
+        self._out_of_service.pop(act.vpn, None)
+        self._tasks.append(asyncio.create_task(self._restore_routes(act.vpn)))
+
+    def _vpn_routes(self, name: str) -> list[RoutePlan]:
+        """The daemon's routes that lead into `name`: all via its point-to-point unit, or on a
+        multipoint unit those whose next hop is bound to it."""
+        vpn = self._vpn(name)
+        if vpn is None or vpn.bind_interface is None or self.plan is None:
+            return []
+        out: list[RoutePlan] = []
+        for r in self.plan.routes:
+            if r.dev != vpn.bind_interface or (r.dst, r.dev) not in self._routes:
+                continue
+            if vpn.multipoint:
+                binding = self.nhtb.table.lookup(r.dev, r.via) if r.via else None
+                if binding is None or binding.vpn != name:
+                    continue
+            out.append(r)
+        return out
+
+    async def _withdraw_routes(self, name: str, routes: list[RoutePlan]) -> None:
+        """Out of service: delete the VPN's routes so a backup route (metric, plain) wins."""
+        for r in routes:
+            if (r.dst, r.dev) not in self._routes:
+                continue
+            try:
+                await self.kernel.delete_route(r.dst, dev=r.dev, metric=r.metric)
+            except NetlinkError as exc:
+                if exc.code not in _GONE:
+                    self.log.error("cannot withdraw route", route=r.dst, error=str(exc))
+                    continue
+            self._routes.remove((r.dst, r.dev))
+            self._withdrawn.setdefault(name, []).append(r)
+            self.log.info("route withdrawn", vpn=name, route=r.dst, dev=r.dev)
+
+    async def _restore_routes(self, name: str) -> None:
+        for r in self._withdrawn.pop(name, []):
+            try:
+                await self.kernel.add_route(r.dst, dev=r.dev, via=r.via, metric=r.metric,
+                                            onlink=r.via is not None)  # fmt: skip
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    self.log.error("cannot restore route", route=r.dst, error=str(exc))
+                    continue
+            self._routes.append((r.dst, r.dev))
+            self.log.info("route restored", vpn=name, route=r.dst, dev=r.dev)
+
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval or 10.0
         while True:
@@ -937,7 +1072,19 @@ class Daemon:
         """The state store's view plus the NHTB table, with the counters last read."""
         snap = self.store.snapshot(self.now(), self.wall_offset, self._counters)
         ids = {name: rec.tunnel_id for name, rec in self.store.vpns.items()}
-        return replace(snap, next_hop_tunnels=show_entries(self.nhtb.table, tunnel_ids=ids))
+        tunnels = tuple(
+            replace(
+                t,
+                vpn_monitoring=self.dpd.mon_state(t.vpn_name).detail,  # type: ignore[arg-type]
+                tunnel_down_reason=self._out_of_service.get(t.vpn_name, t.tunnel_down_reason),
+            )
+            for t in snap.tunnels
+        )
+        return replace(
+            snap,
+            tunnels=tunnels,
+            next_hop_tunnels=show_entries(self.nhtb.table, tunnel_ids=ids),
+        )
 
     def _clear_ike(self, indexes: list[int]) -> int:
         assert self.engine is not None
@@ -1046,6 +1193,13 @@ class Daemon:
                 if plan.vpns[name].establish_tunnels == "immediately":
                     self._initiate(name)
         self._dpd_reconfigure()
+        self.dpd.monitor_settings = MonitorSettings.from_config(new.vpn_monitor_options)
+        for name in list(self.dpd.monitors):
+            vpn_plan = plan.vpns.get(name)
+            if name in touched or vpn_plan is None or self._monitor_target(vpn_plan) is None:
+                self.dpd.remove_vpn(name)
+                self._out_of_service.pop(name, None)
+                await self._restore_routes(name)
         await self._nhtb_configure()
         self._rearm()
         kept = [n for n in plan.vpns if n not in touched]
