@@ -78,6 +78,17 @@ def test_probe_and_dead_peer(tmp_path: Path) -> None:
         assert a._dpd_peers == {}
         assert a.store.ike == {}
         assert "vpn1" in a._retry  # establish-tunnels immediately: next attempt scheduled
+        # out of service: the route via st0.0 is withdrawn (a backup route would win)
+        await until(lambda: kernel._routes == [])
+        [inactive] = a.snapshot().inactive_tunnels
+        assert inactive.tunnel_down_reason == "Peer is not responding"
+        # the peer is back: renegotiated, the route restored
+        wire.cut = False
+        a._retry["vpn1"].at = a.now()
+        a._on_timer()
+        await until(lambda: bool(a.store.vpns["vpn1"].children))
+        await until(lambda: [r.dst for r in kernel._routes] == ["198.18.2.0/24"])
+        assert a._out_of_service == {}
         await a.shutdown()
         await b.shutdown()
 

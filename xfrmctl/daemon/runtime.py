@@ -648,6 +648,10 @@ class Daemon:
         self._retry.pop(action.child, None)
         if vpn.multipoint:
             self._nhtb_vpn_up(action, inbound.reqid)
+        if action.child in self._out_of_service and (
+            self.dpd.mon_state(action.child) is not MonState.DOWN
+        ):
+            self._back_in_service(action.child)  # after DPD: up again once renegotiated
         idle_time = self._idle_time(action.child)
         target = self._monitor_target(vpn)
         if target is not None:
@@ -847,7 +851,13 @@ class Daemon:
                 else:
                     self.log.warning("DPD: peer dead", ike_sa=str(act.ike),
                                      reason=str(act.reason))  # fmt: skip
+                    gateway = self._dpd_peers.get(act.ike)
                     self._dpd_remove(act.ike)
+                    for name in self.store.vpns_of(gateway) if gateway else ():
+                        rec = self.store.vpns.get(name)
+                        if rec is not None and any(c.ike_sa == act.ike
+                                                   for c in rec.children.values()):  # fmt: skip
+                            self._take_out_of_service(name, str(act.reason))
                     self._enqueue(self.engine.peer_dead(act.ike, now))
             except EngineError:
                 self._dpd_remove(act.ike)
@@ -967,20 +977,30 @@ class Daemon:
             return
         if isinstance(act, MonitorDown):
             self.log.warning("VPN monitor: tunnel down", vpn=act.vpn, reason=str(act.reason))
-            self._out_of_service[act.vpn] = str(act.reason)
-            self.nhtb.vpn_down(act.vpn, sas_gone=False, now=self.now())
+            self._take_out_of_service(act.vpn, str(act.reason))
             rec = self.store.vpns.get(act.vpn)
-            if rec is not None:
-                rec.down_reason = str(act.reason)
-                for uid in list(rec.children):
-                    self._delete_via_engine(uid)
-            routes = self._vpn_routes(act.vpn)  # now: the delete drops its Auto entries
-            self._tasks.append(asyncio.create_task(self._withdraw_routes(act.vpn, routes)))
-            self._schedule_retry([act.vpn])
+            for uid in list(rec.children) if rec is not None else ():
+                self._delete_via_engine(uid)
             return
         self.log.info("VPN monitor: tunnel up", vpn=act.vpn)
-        self._out_of_service.pop(act.vpn, None)
-        self._tasks.append(asyncio.create_task(self._restore_routes(act.vpn)))
+        self._back_in_service(act.vpn)
+
+    def _take_out_of_service(self, name: str, reason: str) -> None:
+        """DPD or the monitor declared `name` down: its routes go (a backup route wins), NHTB
+        stops carrying it, and it renegotiates actively whatever establish-tunnels says."""
+        self._out_of_service[name] = reason
+        self.nhtb.vpn_down(name, sas_gone=False, now=self.now())
+        rec = self.store.vpns.get(name)
+        if rec is not None:
+            rec.down_reason = reason
+        routes = self._vpn_routes(name)  # now: deleting the SAs drops its Auto entries
+        self._tasks.append(asyncio.create_task(self._withdraw_routes(name, routes)))
+        self._schedule_retry([name])
+        self._rearm()
+
+    def _back_in_service(self, name: str) -> None:
+        if self._out_of_service.pop(name, None) is not None or name in self._withdrawn:
+            self._tasks.append(asyncio.create_task(self._restore_routes(name)))
 
     def _vpn_routes(self, name: str) -> list[RoutePlan]:
         """The daemon's routes that lead into `name`: all via its point-to-point unit, or on a
