@@ -258,3 +258,18 @@ def test_facts_module_fails_without_a_daemon(tmp_path: Path):
     assert result["failed"] is True
     assert result["rc"] == 2
     assert result["msg"].startswith("xfrmctl show security ike security-associations: error: ")
+
+
+def test_unanswered_reload_fails_and_leaves_the_new_file(tmp_path: Path, site: dict[str, Any]):
+    Path(site["socket"]).write_text("")  # a daemon's socket is there, but nobody answers
+    slow = {**site, "xfrmctl_path": fake_xfrmctl(
+        tmp_path, 2, "error: xfrmctl daemon did not answer within 60 seconds")}  # fmt: skip
+    result = run_module(tmp_path, {**slow, "config": CONFIG})
+    assert result["failed"] is True
+    assert result["changed"] is True
+    assert result["reloaded"] is False
+    assert result["msg"] == (
+        "the daemon did not confirm the reload: error: xfrmctl daemon did not answer within 60 "
+        "seconds; the new configuration file is in place"
+    )
+    assert PSK in Path(site["config_file"]).read_text()

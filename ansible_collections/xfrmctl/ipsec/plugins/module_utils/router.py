@@ -21,13 +21,20 @@ from ansible_collections.xfrmctl.ipsec.plugins.module_utils.resource import (
 EXIT_NO_DAEMON = 2
 
 
-class RouterError(Exception):
-    """A command failed or the daemon refused; `details` goes to the task result."""
+DEFAULT_SOCKET = "/run/xfrmctl/control.sock"
 
-    def __init__(self, message, details=None):
+
+class RouterError(Exception):
+    """A command failed or the daemon refused; `details` goes to the task result.
+
+    `restore`: whether the old configuration file must be put back (the daemon refused the new
+    one), or left (the daemon may be applying it: it read the file before it stopped answering)."""
+
+    def __init__(self, message, details=None, restore=True):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.restore = restore
 
 
 class Router:
@@ -174,10 +181,20 @@ class Router:
         rc, out, err = self._run(["request", "system", "reload", "--json", *self._daemon_args()])
         if rc == 0:
             return True
-        if rc == EXIT_NO_DAEMON:
-            return False
         message = err.strip() or out.strip() or f"exit status {rc}"
+        if rc == EXIT_NO_DAEMON:
+            if not os.path.exists(self._socket_path()):
+                return False
+            raise RouterError(
+                f"the daemon did not confirm the reload: {message}; the new configuration file "
+                "is in place",
+                {"stderr": err},
+                restore=False,
+            )
         raise RouterError(f"the daemon refused the configuration: {message}", {"stderr": err})
+
+    def _socket_path(self):
+        return self.socket or os.environ.get("XFRMCTL_SOCKET") or DEFAULT_SOCKET
 
     def show(self, *words):
         """`show WORDS --json` as data; RouterError when the daemon cannot answer."""

@@ -44,8 +44,9 @@ notes:
   - Keys (C(pre-shared-key) values, manual SA keys) are masked in every result, including diffs.
   - The file is written as JSON, which xfrmctl reads as YAML, so its name must end in C(.yaml) or
     C(.yml).
-  - When no daemon answers on the control socket, the file is still written and a warning says
-    the daemon applies it when it starts.
+  - When no daemon runs (no control socket), the file is still written and a warning says the
+    daemon applies it when it starts. When a daemon runs but does not answer the reload within
+    I(timeout), the task fails and the new file stays (the daemon may be applying it).
 options:
   config:
     description:
@@ -320,7 +321,10 @@ def _changes(module, router, result):
         return
     try:
         result["reloaded"] = router.reload()
-    except RouterError:
+    except RouterError as exc:
+        if not exc.restore:
+            result["reloaded"] = False
+            raise
         router.restore(old_text)
         raise
     if not result["reloaded"]:
@@ -365,9 +369,11 @@ def main():
         else:
             _changes(module, router, result)
     except (ResourceError, RouterError) as exc:
-        # Nothing was changed: a refused file is put back before this is reached.
-        result["changed"] = False
-        result.pop("after", None)
+        # Nothing was changed (a refused file is put back before this is reached), unless the
+        # daemon stopped answering after it read the new file.
+        if getattr(exc, "restore", True):
+            result["changed"] = False
+            result.pop("after", None)
         result.update(getattr(exc, "details", {}))
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
