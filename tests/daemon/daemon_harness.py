@@ -144,3 +144,21 @@ async def until(cond: Callable[[], bool], turns: int = 5000) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("condition not reached")
+
+
+class FakeEcho:
+    """Records each echo; while `answering`, the reply comes back on the next loop turn."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.sent: list[tuple[str, str, int, int, str | None]] = []
+        self.answering = True
+        self.closed = False
+
+    def send(self, src: str, dst: str, ident: int, seq: int, device: str | None) -> None:
+        self.sent.append((src, dst, ident, seq, device))
+        if self.answering:
+            asyncio.get_running_loop().call_soon(self.daemon.echo_reply, ident, seq)
+
+    def close(self) -> None:
+        self.closed = True

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    FakeEcho,
     Wire,
     config,
     make_daemon,
@@ -23,24 +24,6 @@ from xfrmctl.netlink.fake import FakeKernel
 A, B = "192.0.2.1", "192.0.2.2"
 VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
-
-
-class FakeEcho:
-    """Records each echo; while `answering`, the reply comes back on the next loop turn."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.sent: list[tuple[str, str, int, int, str | None]] = []
-        self.answering = True
-        self.closed = False
-
-    def send(self, src: str, dst: str, ident: int, seq: int, device: str | None) -> None:
-        self.sent.append((src, dst, ident, seq, device))
-        if self.answering:
-            asyncio.get_running_loop().call_soon(self.daemon.echo_reply, ident, seq)
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def with_monitor(text: str) -> str:

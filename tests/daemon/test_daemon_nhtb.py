@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    FakeEcho,
     Wire,
     make_daemon,
     seed,
@@ -18,6 +19,7 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 )
 
 from xfrmctl.daemon.runtime import Daemon
+from xfrmctl.dpd import MonState
 from xfrmctl.netlink.constants import XfrmDir
 from xfrmctl.netlink.fake import FakeKernel
 from xfrmctl.netlink.port import RouteInfo
@@ -231,5 +233,48 @@ def test_hub_static_entry_for_a_silent_spoke(tmp_path: Path) -> None:
         ]
         await hub.shutdown()
         await others["V2"].shutdown()
+
+    asyncio.run(main())
+
+
+def test_monitor_down_on_multipoint_takes_out_only_that_spoke(tmp_path: Path) -> None:
+    async def main() -> None:
+        spokes = {"V2": (S1, "10.0.0.2", False), "V3": (S2, "10.0.0.3", False)}
+        text = hub_config(spokes) + (
+            "set security ipsec vpn V2 vpn-monitor destination-ip 10.0.0.2\n"
+            "set security ipsec vpn V2 vpn-monitor source-interface st0.0\n"
+            "set security ipsec vpn-monitor-options interval 10\n"
+            "set security ipsec vpn-monitor-options threshold 3\n"
+        )
+        wire = Wire()
+        hub = await make(tmp_path, wire, "hub", HUB, text)
+        echo = FakeEcho(hub)
+        hub.echo = echo
+        await hub.start()
+        others = {}
+        for vpn, (outer, tunnel, _) in spokes.items():
+            others[vpn] = await make(tmp_path, wire, vpn.lower(), outer, spoke_config(tunnel))
+            await others[vpn].start()
+        await until(lambda: up(hub, "V2") and up(hub, "V3"))
+        await settle(hub)
+        await until(lambda: bool(echo.sent) and hub.dpd.monitors["V2"].answered == 1)
+        assert echo.sent[0] == ("10.0.0.1", "10.0.0.2", 1, 1, "st0.0")
+        before = await policies(hub)
+        assert [r.dst for r in fake(hub)._routes] == ["198.18.2.0/24", "198.18.3.0/24"]
+
+        # spoke V2's ESP dies (and it no longer answers IKE): D after three failed cycles
+        echo.answering = False
+        del wire.daemons[S1]
+        t0 = hub.now()
+        for k in range(1, 5):
+            hub.dpd_actions(hub.dpd.on_timer(t0 + 10 * k, {}))
+        assert hub.dpd.mon_state("V2") is MonState.DOWN
+        await until(lambda: [r.dst for r in fake(hub)._routes] == ["198.18.3.0/24"])
+        await settle(hub)
+        # V2's policies and route are gone; V3's are untouched
+        assert await policies(hub) == [r for r in before if r[5] != S1]
+        assert up(hub, "V3")
+        await hub.shutdown()
+        await others["V3"].shutdown()
 
     asyncio.run(main())
