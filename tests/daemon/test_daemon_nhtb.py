@@ -191,6 +191,8 @@ def test_hub_two_auto_spokes_exact_policies(tmp_path: Path) -> None:
         await settle(hub)
         assert await policies(hub) == [r for r in got if r[5] != S1]
         assert [e.next_hop for e in hub.snapshot().next_hop_tunnels] == ["10.0.0.3"]
+        # its configured route no longer attracts traffic: withdrawn (a backup route wins)
+        assert [r.dst for r in fake(hub)._routes] == ["198.18.3.0/24"]
         assert up(hub, "V3") and up(others["V3"], "TOHUB")
         # it returns: learned again, its policies back
         back = await make(tmp_path, wire, "v2-again", S1, spoke_config("10.0.0.2"))
@@ -198,6 +200,7 @@ def test_hub_two_auto_spokes_exact_policies(tmp_path: Path) -> None:
         await until(lambda: up(hub, "V2"))
         await settle(hub)
         assert await policies(hub) == got
+        assert sorted(r.dst for r in fake(hub)._routes) == ["198.18.2.0/24", "198.18.3.0/24"]
         await back.shutdown()
         await hub.shutdown()
         await others["V3"].shutdown()

@@ -178,6 +178,7 @@ class Daemon:
         self.echo: EchoTransport | None = None
         self._out_of_service: dict[str, str] = {}  # VPN -> down reason, until MonitorUp
         self._withdrawn: dict[str, list[RoutePlan]] = {}  # VPN -> its routes taken out
+        self._nhtb_withdrawn: list[RoutePlan] = []  # our multipoint routes no VPN carries
         self._ready = False
 
     # ------------------------------------------------------------------ clock
@@ -885,6 +886,53 @@ class Daemon:
         self.nhtb.set_routes(routes, now=self.now())
         self._rearm()
 
+    def _nhtb_usable(self, route: RoutePlan) -> bool:
+        binding = self.nhtb.table.lookup(route.dev, route.via) if route.via else None
+        if binding is None or binding.vpn in self._out_of_service:
+            return False
+        rec = self.store.vpns.get(binding.vpn)
+        return rec is not None and bool(rec.children)
+
+    async def _nhtb_route_service(self) -> None:
+        """Our own routes on a multipoint unit follow their next hop: withdrawn while no up VPN
+        carries their prefix (so a backup route elsewhere wins), back when a VPN bound to the
+        next hop is up. Routes of other software are only watched."""
+        if self.plan is None:
+            return
+        dead = {(o.route.dst, o.route.dev) for o in self.nhtb.last_plan.dead_routes()}
+        changed = False
+        for r in self.plan.routes:
+            key = (r.dst, r.dev)
+            if r.via is None or key not in dead or key not in self._routes:
+                continue
+            try:
+                await self.kernel.delete_route(r.dst, dev=r.dev, metric=r.metric)
+            except NetlinkError as exc:
+                if exc.code not in _GONE:
+                    self.log.error("cannot withdraw route", route=r.dst, error=str(exc))
+                    continue
+            self._routes.remove(key)
+            self._nhtb_withdrawn.append(r)
+            changed = True
+            self.log.info("route withdrawn: no next-hop tunnel carries it", route=r.dst,
+                          next_hop=r.via)  # fmt: skip
+        for r in list(self._nhtb_withdrawn):
+            if not self._nhtb_usable(r):
+                continue
+            self._nhtb_withdrawn.remove(r)
+            try:
+                await self.kernel.add_route(r.dst, dev=r.dev, via=r.via, metric=r.metric,
+                                            onlink=True)  # fmt: skip
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    self.log.error("cannot restore route", route=r.dst, error=str(exc))
+                    continue
+            self._routes.append((r.dst, r.dev))
+            changed = True
+            self.log.info("route restored", route=r.dst, next_hop=r.via)
+        if changed:
+            await self._nhtb_routes()  # the next batch plans against the routes as they are now
+
     async def _route_events(self, events: AsyncIterator[RouteEvent]) -> None:
         async for event in events:
             if self._stopping:
@@ -925,6 +973,7 @@ class Daemon:
                 if not any(e.code in (errno.EEXIST, errno.ENOENT) for e in errors):
                     break
                 self.nhtb.invalidate(self.now())
+            await self._nhtb_route_service()
             change = self.nhtb.last_change
             if change.lost or change.gained:
                 self.log.info("next-hop tunnel routes changed",
@@ -1202,7 +1251,14 @@ class Daemon:
         units = {*change.st0_units.added, *change.st0_units.changed_names()}
         if units:
             await self._apply_interfaces(plan, units)
-        new_routes = [r for r in plan.routes if (r.dst, r.dev) not in self._routes]
+        # withdrawn routes stay out until their VPN is back (if the new file still has them)
+        self._nhtb_withdrawn = [r for r in self._nhtb_withdrawn if r in plan.routes]
+        for name, held in list(self._withdrawn.items()):
+            self._withdrawn[name] = [r for r in held if r in plan.routes]
+        out = {(r.dst, r.dev) for r in self._nhtb_withdrawn}
+        out |= {(r.dst, r.dev) for held in self._withdrawn.values() for r in held}
+        out |= set(self._routes)
+        new_routes = [r for r in plan.routes if (r.dst, r.dev) not in out]
         if new_routes:
             await self._apply_routes(Plan((), {}, (), tuple(new_routes), {}))
         for name in new.vpns:
