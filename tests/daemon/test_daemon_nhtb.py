@@ -281,3 +281,28 @@ def test_monitor_down_on_multipoint_takes_out_only_that_spoke(tmp_path: Path) ->
         await others["V3"].shutdown()
 
     asyncio.run(main())
+
+
+def test_reload_adds_a_static_entry_for_a_silent_spoke(tmp_path: Path) -> None:
+    async def main() -> None:
+        spokes = {"V2": (S1, "10.0.0.2", False)}
+        hub, others, _ = await hub_and_spokes(tmp_path, spokes, {"V2": False})
+        # up, but nothing binds 10.0.0.2: no out policy, the configured route is withdrawn
+        assert [r for r in await policies(hub) if r[0] == OUT] == []
+        assert fake(hub)._routes == []
+        assert hub.snapshot().next_hop_tunnels == ()
+        static = hub_config({"V2": (S1, "10.0.0.2", True)})
+        Path(hub.config_path).write_text(static)
+        assert await hub.reload() == "reloaded: 0 added, 0 removed, 0 renegotiated, 1 kept"
+        await until(lambda: [r.dst for r in fake(hub)._routes] == ["198.18.2.0/24"])
+        await settle(hub)
+        assert [r for r in await policies(hub) if r[0] == OUT] == [
+            (OUT, "0.0.0.0/0", "10.0.0.2/32", 1, HUB, S1, PRIORITY_BASE - 32),
+            (OUT, "0.0.0.0/0", "198.18.2.0/24", 1, HUB, S1, PRIORITY_BASE - 24),
+        ]
+        [entry] = hub.snapshot().next_hop_tunnels
+        assert (entry.next_hop, entry.vpn_name, entry.flag) == ("10.0.0.2", "V2", "Static")
+        await hub.shutdown()
+        await others["V2"].shutdown()
+
+    asyncio.run(main())
