@@ -18,6 +18,7 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     until,
 )
 
+from xfrmctl.cli.client import ControlClient
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import MonState
 from xfrmctl.netlink.constants import XfrmDir
@@ -225,6 +226,21 @@ def test_hub_static_entry_for_a_silent_spoke(tmp_path: Path) -> None:
             ("10.0.0.3", "V3", "Static"),
             ("10.0.0.2", "V2", "Auto"),
         ]
+        # the control socket answers `show security ipsec next-hop-tunnels interface-name st0.0`
+        client = ControlClient(hub.socket_path, timeout=5)
+        command = ("show", "security", "ipsec", "next-hop-tunnels")
+        result = await asyncio.to_thread(client.call, command, {"interface_name": "st0.0"})
+        ids = {v: hub.store.vpns[v].tunnel_id for v in spokes}
+        assert result == {
+            "next_hop_tunnels": [
+                {"next_hop": "10.0.0.2", "interface": "st0.0", "vpn_name": "V2", "flag": "Auto",
+                 "tunnel_id": ids["V2"]},
+                {"next_hop": "10.0.0.3", "interface": "st0.0", "vpn_name": "V3",
+                 "flag": "Static", "tunnel_id": ids["V3"]},
+            ]
+        }  # fmt: skip
+        other = await asyncio.to_thread(client.call, command, {"interface_name": "st0.1"})
+        assert other == {"next_hop_tunnels": []}
         # the Static spoke goes: its policies go, its Static entry stays
         await others["V3"].shutdown()
         await until(lambda: not up(hub, "V3"))
