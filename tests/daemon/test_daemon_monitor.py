@@ -7,6 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     FakeEcho,
     Wire,
@@ -16,7 +17,7 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     until,
 )
 
-from xfrmctl.daemon.icmp import encode_echo, parse_reply
+from xfrmctl.daemon.icmp import RawIcmp, encode_echo, parse_reply
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import MonState
 from xfrmctl.netlink.fake import FakeKernel
@@ -107,3 +108,33 @@ def test_monitor_down_withdraws_route_and_up_restores(tmp_path: Path) -> None:
         assert echo.closed and routes(a) == []
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+def test_raw_icmp_round_trip_on_loopback(address: str) -> None:
+    """The real transport: an echo bound to `lo`, the kernel's reply read back by the loop."""
+
+    async def main() -> list[tuple[int, int]]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        got: list[tuple[int, int]] = []
+
+        def on_reply(ident: int, seq: int) -> None:
+            got.append((ident, seq))
+            if not done.done():
+                done.set_result(None)
+
+        icmp = RawIcmp(loop, on_reply)
+        try:
+            icmp.send(address, address, 0x4321, 7, "lo")
+        except PermissionError:
+            pytest.skip("raw ICMP sockets need CAP_NET_RAW")
+        except OSError as exc:
+            pytest.skip(f"no {address} on lo: {exc}")
+        try:
+            await asyncio.wait_for(done, 5)
+        finally:
+            icmp.close()
+        return got
+
+    assert asyncio.run(main()) == [(0x4321, 7)]
