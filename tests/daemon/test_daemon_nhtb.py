@@ -23,7 +23,8 @@ from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import MonState
 from xfrmctl.netlink.constants import XfrmDir
 from xfrmctl.netlink.fake import FakeKernel
-from xfrmctl.netlink.port import RouteInfo
+from xfrmctl.netlink.codec import XfrmPolicy
+from xfrmctl.netlink.port import PolicyFilter, RouteInfo
 from xfrmctl.nhtb.planner import PRIORITY_BASE
 from xfrmctl.state.model import NhtbEntry
 
@@ -318,6 +319,33 @@ def test_reload_adds_a_static_entry_for_a_silent_spoke(tmp_path: Path) -> None:
         ]
         [entry] = hub.snapshot().next_hop_tunnels
         assert (entry.next_hop, entry.vpn_name, entry.flag) == ("10.0.0.2", "V2", "Static")
+        await hub.shutdown()
+        await others["V2"].shutdown()
+
+    asyncio.run(main())
+
+
+def test_stale_policy_dump_syncs_again(tmp_path: Path) -> None:
+    async def main() -> None:
+        spokes = {"V2": (S1, "10.0.0.2", False)}
+        hub, others, _ = await hub_and_spokes(tmp_path, spokes, {})
+        got = await policies(hub)
+        kernel = fake(hub)
+        real = kernel.list_policies
+        calls: list[int] = []
+
+        async def stale_once(filter: PolicyFilter | None = None) -> list[XfrmPolicy]:
+            calls.append(1)
+            return [] if len(calls) == 1 else await real(filter)
+
+        kernel.list_policies = stale_once  # type: ignore[method-assign]
+        hub.nhtb.invalidate(hub.now())
+        await hub._nhtb_tick()
+        # the stale (empty) dump planned adds that collided (EEXIST): a fresh dump, no change
+        assert len(calls) == 2
+        assert await policies(hub) == got
+        assert hub.nhtb.next_due() is None
+        del kernel.list_policies
         await hub.shutdown()
         await others["V2"].shutdown()
 
