@@ -21,9 +21,9 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 from xfrmctl.cli.client import ControlClient
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import MonState
+from xfrmctl.netlink.codec import XfrmPolicy
 from xfrmctl.netlink.constants import XfrmDir
 from xfrmctl.netlink.fake import FakeKernel
-from xfrmctl.netlink.codec import XfrmPolicy
 from xfrmctl.netlink.port import PolicyFilter, RouteInfo
 from xfrmctl.nhtb.planner import PRIORITY_BASE
 from xfrmctl.state.model import NhtbEntry
