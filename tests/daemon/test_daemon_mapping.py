@@ -12,11 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from xfrmctl.config import load_file, load_text
-from xfrmctl.daemon.mapping import build_plan, soft_window
+from xfrmctl.daemon.mapping import build_plan, multipoint_units, multipoint_vpns, soft_window
 from xfrmctl.keying import transforms as t
 from xfrmctl.keying.constants import ProtocolId
 from xfrmctl.keying.ikev2.settings import CertAuth, PskAuth
 from xfrmctl.keying.ikev2.ts import TrafficSelector
+from xfrmctl.nhtb.planner import MultipointUnit
 
 DATA = Path(__file__).parent.parent / "config" / "data"
 
@@ -156,3 +157,27 @@ def test_certificate_authentication_from_files(tmp_path: Path) -> None:
     assert plan.unusable == {
         "VPN1": f"ike policy IKEPOL: {host}: No such file or directory"
     }
+
+
+def test_multipoint_unit_maps_to_nhtb_inputs() -> None:
+    base = (DATA / "base.set").read_text()
+    text = base + (
+        "set interfaces st0 unit 0 multipoint\n"
+        "set interfaces st0 unit 0 family inet6 address 2001:db8::1/64\n"
+        "set interfaces st0 unit 0 family inet next-hop-tunnel 10.0.0.2 ipsec-vpn VPN1\n"
+        "set interfaces st0 unit 1 family inet address 10.0.1.1/30\n"
+        "set routing-options static route 192.168.9.0/24 next-hop 10.0.0.2\n"
+    )
+    config = load_text(text, "c.set").require()
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24",)})
+    vpn = plan.vpns["VPN1"]
+    assert (vpn.multipoint, vpn.if_id, vpn.bind_interface) == (True, 1, "st0.0")
+    # the unit's first address per family is announced to the peer
+    assert [str(a) for a in vpn.child.local_tunnel_addresses] == ["10.0.0.1", "2001:db8::1"]
+    assert multipoint_units(config) == (MultipointUnit("st0.0", 1),)
+    assert multipoint_vpns(plan) == {"VPN1": "st0.0"}
+    assert [(r.dst, r.dev, r.via) for r in plan.routes] == [
+        ("192.168.2.0/24", "st0.0", None),
+        ("192.168.9.0/24", "st0.0", "10.0.0.2"),
+    ]
+    assert plan.unusable == {}
