@@ -1228,6 +1228,8 @@ class Daemon:
             self._retry.pop(name, None)
         for name in change.vpns.removed:
             self.store.remove_vpn(name)
+            self._out_of_service.pop(name, None)
+            self._withdrawn.pop(name, None)
         for unit in change.st0_units.removed:
             with contextlib.suppress(NetlinkError):
                 await self.kernel.delete_link(unit)
