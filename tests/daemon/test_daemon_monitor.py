@@ -27,11 +27,13 @@ VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 
 
-def with_monitor(text: str) -> str:
+def with_monitor(text: str, *, optimized: bool = False) -> str:
     data = json.loads(text)
     ipsec = data["security"]["ipsec"]
     ipsec["vpn"]["vpn1"]["vpn-monitor"] = {"destination-ip": "198.18.255.2",
                                            "source-interface": "st0.0"}  # fmt: skip
+    if optimized:
+        ipsec["vpn"]["vpn1"]["vpn-monitor"]["optimized"] = None
     ipsec["vpn-monitor-options"] = {"interval": 10, "threshold": 3}
     return json.dumps(data)
 
@@ -138,3 +140,33 @@ def test_raw_icmp_round_trip_on_loopback(address: str) -> None:
         return got
 
     assert asyncio.run(main()) == [(0x4321, 7)]
+
+
+def test_optimized_monitor_takes_inbound_traffic_as_an_answer(tmp_path: Path) -> None:
+    async def main() -> None:
+        wire = Wire()
+        text_a = with_monitor(config(local=A, remote=B, vpns={"vpn1": VPN_A}), optimized=True)
+        a = make_daemon(tmp_path, "a", A, text_a, wire)
+        b = make_daemon(tmp_path, "b", B, config(local=B, remote=A, vpns={"vpn1": VPN_B},
+                                                 establish="on-traffic"), wire)  # fmt: skip
+        echo = FakeEcho(a)
+        a.echo = echo
+        await seed(a, A)
+        await seed(b, B)
+        await b.start()
+        await a.start()
+        await until(lambda: bool(a.store.vpns["vpn1"].children) and len(echo.sent) == 1)
+        [child] = a.store.vpns["vpn1"].children.values()
+        inbound = (A, child.spi_in, 50)  # the counter dump's key of the inbound ESP SA
+        t0 = a.now()
+        # inbound bytes since the last cycle: success, and no echo is sent
+        a.dpd_actions(a.dpd.on_timer(t0 + 10, {inbound: (1500, 3)}))
+        assert len(echo.sent) == 1
+        # traffic stopped: the next cycle probes again
+        a.dpd_actions(a.dpd.on_timer(t0 + 20, {inbound: (1500, 3)}))
+        assert [e[3] for e in echo.sent] == [1, 2]
+        assert a.dpd.mon_state("vpn1") is MonState.UP
+        await a.shutdown()
+        await b.shutdown()
+
+    asyncio.run(main())
