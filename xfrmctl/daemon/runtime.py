@@ -22,7 +22,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterable
 from dataclasses import dataclass, replace
 
 from xfrmctl.config import Config, diff, load_file
@@ -239,13 +239,13 @@ class Daemon:
         for vpn in plan.vpns.values():
             await self._install_vpn_policies(vpn)
         await self.control.start()
-        self._tasks.append(asyncio.create_task(self._worker()))
+        self._spawn(self._worker())
         # subscribe now, not when the task first runs: no event between here and there is lost
-        self._tasks.append(asyncio.create_task(self._events(self.kernel.events())))
-        self._tasks.append(asyncio.create_task(self._route_events(self.kernel.route_events())))
+        self._spawn(self._events(self.kernel.events()))
+        self._spawn(self._route_events(self.kernel.route_events()))
         await self._nhtb_configure()
         if self.notifier.watchdog_interval:
-            self._tasks.append(asyncio.create_task(self._watchdog()))
+            self._spawn(self._watchdog())
         for vpn in plan.vpns.values():
             if vpn.establish_tunnels == "immediately":
                 self._initiate(vpn.name)
@@ -281,6 +281,13 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await self.shutdown()
+
+    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
+        """A task the daemon owns (cancelled at shutdown); finished ones are dropped here, so a
+        long run of timer ticks does not accumulate them."""
+        if not self._stopping:  # shutdown walks the list: leave it alone then
+            self._tasks[:] = [t for t in self._tasks if not t.done()]
+        self._tasks.append(asyncio.create_task(coro))
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -512,10 +519,10 @@ class Daemon:
         dpd_due = self.dpd.next_deadline()
         if dpd_due is not None and dpd_due <= now and not self._dpd_busy:
             self._dpd_busy = True
-            self._tasks.append(asyncio.create_task(self._dpd_tick()))
+            self._spawn(self._dpd_tick())
         if self.nhtb.due(now) and not self._nhtb_busy:
             self._nhtb_busy = True
-            self._tasks.append(asyncio.create_task(self._nhtb_tick()))
+            self._spawn(self._nhtb_tick())
         for name, retry in list(self._retry.items()):
             if retry.at <= now:
                 retry.at = float("inf")  # wait for the outcome before the next attempt
@@ -727,7 +734,7 @@ class Daemon:
                     return
         elif event.type == XfrmMsg.XFRM_MSG_MAPPING and isinstance(msg, XfrmMapping):
             if owned_reqid(msg.reqid):
-                self._tasks.append(asyncio.create_task(self._mapping(msg)))
+                self._spawn(self._mapping(msg))
         elif event.type == XfrmMsg.XFRM_MSG_EXPIRE and isinstance(msg, XfrmExpire):
             if not owned_reqid(msg.state.reqid):
                 return
@@ -1043,13 +1050,13 @@ class Daemon:
         if rec is not None:
             rec.down_reason = reason
         routes = self._vpn_routes(name)  # now: deleting the SAs drops its Auto entries
-        self._tasks.append(asyncio.create_task(self._withdraw_routes(name, routes)))
+        self._spawn(self._withdraw_routes(name, routes))
         self._schedule_retry([name])
         self._rearm()
 
     def _back_in_service(self, name: str) -> None:
         if self._out_of_service.pop(name, None) is not None or name in self._withdrawn:
-            self._tasks.append(asyncio.create_task(self._restore_routes(name)))
+            self._spawn(self._restore_routes(name))
 
     def _vpn_routes(self, name: str) -> list[RoutePlan]:
         """The daemon's routes that lead into `name`: all via its point-to-point unit, or on a
