@@ -289,9 +289,9 @@ def test_srx_only_statements_are_warned_once_per_hierarchy(base_set: str) -> Non
     ("statement", "message"),
     [
         (
-            "set security ipsec vpn VPN1 ike idle-time 120",
-            "c.set:23: warning: security ipsec vpn VPN1 ike idle-time: not realised yet: "
-            "idle-time is not applied yet",
+            "set security ipsec vpn VPN1 ike install-interval 5",
+            "c.set:23: warning: security ipsec vpn VPN1 ike install-interval: not realised yet: "
+            "install-interval is not applied yet",
         ),
         (
             "set security ike respond-bad-spi 3",

@@ -20,9 +20,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
         "dynamic (remote-access) peers are not supported yet; configure the peer's address"
     ),
     ("security", "ike", "gateway", "*", "xauth"): "XAuth is not supported",
-    ("security", "ike", "gateway", "*", "dead-peer-detection"): (
-        "dead peer detection is not run yet"
-    ),
     ("security", "ike", "gateway", "*", "general-ikeid"): "general-ikeid is not applied yet",
     ("security", "ike", "gateway", "*", "nat-keepalive"): (
         "the NAT keepalive interval is not configurable yet (20 s is used)"
@@ -45,7 +42,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("routing-options", "rib", "*", "static", "route", "*", "qualified-next-hop"): (
         "qualified next hops are not installed yet"
     ),
-    ("security", "ipsec", "vpn", "*", "ike", "idle-time"): "idle-time is not applied yet",
     ("security", "ipsec", "vpn", "*", "ike", "install-interval"): (
         "install-interval is not applied yet"
     ),
