@@ -100,11 +100,11 @@ def test_playbook_builds_checks_and_deletes_the_vpn(lab: Lab) -> None:
     a.add_addr("lo", "198.18.1.1/24")
     b.add_addr("lo", "198.18.2.1/24")
     daemons = {}
-    for ns in (a, b):
-        d = XfrmctlDaemon(ns, lab.workdir / f"xfrmctl-{ns.name}", lab.procs, "{}\n")
+    for role, ns in (("a", a), ("b", b)):
+        d = XfrmctlDaemon(ns, lab.workdir / f"xfrmctl-{role}", lab.procs, "{}\n")
         d.start()
         d.config_path.chmod(0o600)
-        daemons[ns.name] = d
+        daemons[role] = d
     xa, xb = daemons["a"], daemons["b"]
     book = Playbook(lab, {
         "router-a": (a, xa, {"wan_interface": dev_a, "peer_address": "192.0.2.2",
