@@ -33,7 +33,8 @@ def binary_values(log: Path) -> list[tuple[str, bytes]]:
             want = min(16, size - len(buf))
             buf += bytes.fromhex(match.group("hex").replace(" ", "")[: 2 * want])
             i += 1
-        values.append((head.group("label").strip(), bytes(buf)))
+        if len(buf) == size:  # a value still being written is not a value yet
+            values.append((head.group("label").strip(), bytes(buf)))
     return values
 
 

@@ -120,6 +120,7 @@ class StrongSwan:
                         "path": str(self.log),
                         "time_format": "%T",
                         "default": 1,
+                        "flush_line": "yes",  # tests read the log while charon runs
                         **self.log_levels,
                     }
                 },
