@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from integration.lab.charonlog import binary_values, latest
+from integration.lab.netns import Netns
 from integration.lab.pcap import udp_datagrams
 from integration.lab.strongswan import psk_secrets, route_based_connection
 from integration.lab.topology import Lab
-from xfrmctl.keying.constants import ExchangeType
-from xfrmctl.keying.keys import derive_child_keys, derive_ike_keys
-from xfrmctl.keying.message import parse_message
-from xfrmctl.keying.payloads import NoncePayload, SaPayload
-from xfrmctl.keying.sk import sk_keys, unprotect
-from xfrmctl.keying.transforms import Transform, TransformType, by_ike_id
+from tests.keying.strongswan_vectors import check_vector
 
 PROPOSALS = [
     ("aes256gcm16-prfsha256-x25519", "aes256gcm16"),
@@ -33,13 +30,21 @@ PROPOSALS = [
 ]
 
 
-def _chosen(sa: SaPayload, ttype: TransformType) -> Transform | None:
-    """The transform of one type in a responder's single chosen proposal."""
-    (proposal,) = sa.proposals
-    for t in proposal.transforms:
-        if t.type == ttype:
-            return by_ike_id(ttype, t.id, t.key_length)
-    return None
+def _captured_ike(lab: Lab, ns: Netns, dev: str, want: int, timeout: float = 20.0) -> list[bytes]:
+    """IKE messages on the link: 500, and 4500 behind the 4-byte non-ESP marker (charon floats
+    there for IKE_AUTH). tcpdump may still be writing the last ones under emulation: wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        msgs = [
+            d.payload if 500 in (d.sport, d.dport) else d.payload[4:]
+            for pcap in lab.captured(ns, dev)
+            for d in udp_datagrams(pcap)
+            if 500 in (d.sport, d.dport)
+            or (4500 in (d.sport, d.dport) and d.payload[:4] == b"\0" * 4)
+        ]
+        if len(msgs) >= want or time.monotonic() > deadline:
+            return msgs
+        time.sleep(0.5)
 
 
 @pytest.mark.parametrize(("ike", "esp"), PROPOSALS, ids=[p[0] for p in PROPOSALS])
@@ -59,81 +64,24 @@ def test_keys_match_strongswan(lab: Lab, ike: str, esp: str) -> None:
     peer_a.initiate("net")
     peer_a.wait_established("vpn", "net")
 
-    # IKE on 500, and on 4500 behind the 4-byte non-ESP marker (charon floats there for IKE_AUTH)
-    ike_msgs = [
-        d.payload if d.dport == 500 or d.sport == 500 else d.payload[4:]
-        for pcap in lab.captured(a, dev_a)
-        for d in udp_datagrams(pcap)
-        if 500 in (d.sport, d.dport) or (4500 in (d.sport, d.dport) and d.payload[:4] == b"\0" * 4)
-    ]
-    init_req, init_resp = (parse_message(m) for m in ike_msgs[:2])
-    assert (
-        init_req.header.exchange_type == ExchangeType.IKE_SA_INIT
-        and not init_req.header.is_response
-    )
-    assert (
-        init_resp.header.exchange_type == ExchangeType.IKE_SA_INIT and init_resp.header.is_response
-    )
-    sa = init_resp.get(SaPayload)
-    assert sa is not None
-    prf_t, encr, integ = (
-        _chosen(sa, t) for t in (TransformType.PRF, TransformType.ENCR, TransformType.INTEG)
-    )
-    ni_p, nr_p = init_req.get(NoncePayload), init_resp.get(NoncePayload)
-    assert ni_p and nr_p
-    ni, nr = ni_p.data, nr_p.data
-    spi_i, spi_r = init_resp.header.spi_i, init_resp.header.spi_r
-
-    assert prf_t is not None and encr is not None
+    ike_msgs = _captured_ike(lab, a, dev_a, want=4)
+    assert len(ike_msgs) >= 4, f"captured {len(ike_msgs)} IKE messages"
     logged = binary_values(peer_a.log)
-    shared = latest(logged, "shared Diffie Hellman secret")
-    keys = derive_ike_keys(prf_t, encr, integ, ni, nr, shared, spi_i, spi_r)
-    for label, ours in (
-        ("Sk_d secret", keys.sk_d),
-        ("Sk_ai secret", keys.sk_ai),
-        ("Sk_ar secret", keys.sk_ar),
-        ("Sk_ei secret", keys.sk_ei),
-        ("Sk_er secret", keys.sk_er),
-        ("Sk_pi secret", keys.sk_pi),
-        ("Sk_pr secret", keys.sk_pr),
-    ):
-        if integ is None and label in ("Sk_ai secret", "Sk_ar secret"):
-            continue
-        assert ours == latest(logged, label), label
-
-    # the captured IKE_AUTH exchange decrypts with xfrmctl's keys
-    auth_req, auth_resp = ike_msgs[2], ike_msgs[3]
-    inner_req = unprotect(auth_req, sk_keys(keys, sender_is_initiator=True))
-    inner_resp = unprotect(auth_resp, sk_keys(keys, sender_is_initiator=False))
-    assert inner_req.header.exchange_type == ExchangeType.IKE_AUTH
-    assert len(inner_req.payloads) >= 4 and len(inner_resp.payloads) >= 4
-
-    # the first child SA's keys (from the IKE_SA_INIT nonces, no PFS)
-    child_sa = inner_resp.get(SaPayload)
-    assert child_sa is not None
-    c_encr, c_integ = _chosen(child_sa, TransformType.ENCR), _chosen(child_sa, TransformType.INTEG)
-    assert c_encr is not None
-    child = derive_child_keys(prf_t, keys.sk_d, c_encr, c_integ, ni, nr)
-    assert child.encr_i == latest(logged, "encryption initiator key")
-    assert child.encr_r == latest(logged, "encryption responder key")
-    if c_integ is not None:
-        assert child.integ_i == latest(logged, "integrity initiator key")
-        assert child.integ_r == latest(logged, "integrity responder key")
-
+    vector = {
+        "source": "strongSwan 5.9 charon (initiator), captured in the lab VM",
+        "ike_proposal": ike,
+        "esp_proposal": esp,
+        "messages": [m.hex() for m in ike_msgs[:4]],
+        "shared_secret": latest(logged, "shared Diffie Hellman secret").hex(),
+        "charon_logged": {
+            label: value.hex()
+            for label, value in logged
+            if label.startswith(("Sk_", "encryption ", "integrity "))
+        },
+    }
     results = os.environ.get("XFRMCTL_RESULTS")
     if results:
         out = Path(results) / "vectors"
         out.mkdir(exist_ok=True)
-        vector = {
-            "source": "strongSwan 5.9 charon (initiator), captured in the lab VM",
-            "ike_proposal": ike,
-            "esp_proposal": esp,
-            "messages": [m.hex() for m in ike_msgs[:4]],
-            "shared_secret": shared.hex(),
-            "charon_logged": {
-                label: value.hex()
-                for label, value in logged
-                if label.startswith(("Sk_", "encryption ", "integrity "))
-            },
-        }
-        (out / f"{ike}.json").write_text(json.dumps(vector, indent=2) + "\n")
+        (out / f"strongswan-{ike}.json").write_text(json.dumps(vector, indent=2) + "\n")
+    check_vector(vector)
