@@ -29,11 +29,6 @@ pytestmark = [
     pytest.mark.vm,
     pytest.mark.skipif(not (BIN / "ansible-playbook").exists(),
                        reason="ansible-core is not installed (pip install ansible-core)"),
-    # A daemon started with no VPN never answers its first reload: its worker's idle event is
-    # set only after it has executed an action, and the reload waits for it (runtime.wait_idle).
-    # The playbook's first run then fails with "the daemon did not confirm the reload".
-    pytest.mark.xfail(reason="daemon: first reload after an empty start waits forever",
-                      strict=False),
 ]  # fmt: skip
 PSK = "lab-only-secret-0123456789"
 

@@ -282,3 +282,19 @@ def test_ipv6_gateways(tmp_path: Path) -> None:
         assert await fake(a).list_sas() == [] and await fake(b).list_sas() == []
 
     asyncio.run(main())
+
+
+def test_first_reload_after_a_start_without_vpns_answers(tmp_path: Path) -> None:
+    """A router provisioned empty (e.g. by Ansible) gets its first VPN by a reload."""
+
+    async def main() -> None:
+        wire = Wire()
+        a = make_daemon(tmp_path, "a", A, "{}\n", wire)
+        await seed(a, A)
+        await a.start()
+        (tmp_path / "a.yaml").write_text(config(local=A, remote=B, vpns={"vpn1": VPN1}))
+        message = await asyncio.wait_for(a.reload(), timeout=30)
+        assert message.startswith("reloaded: 1 added, 0 removed")
+        await a.shutdown()
+
+    asyncio.run(main())

@@ -166,6 +166,7 @@ class Daemon:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.wall_offset = 0.0
         self._idle = asyncio.Event()
+        self._idle.set()  # nothing queued yet: a reload before any action must not wait
         self._reload_lock = asyncio.Lock()
         # DPD (gateways with dead-peer-detection): IKE SA -> its gateway, as registered
         self.dpd = LivenessManager()
