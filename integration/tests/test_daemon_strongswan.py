@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from integration.lab.netns import Netns, xfrm_interface
+from integration.lab.strongswan import route_based_connection
 from integration.lab.topology import Lab
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 
@@ -47,26 +48,7 @@ PROPOSALS: dict[str, tuple[str, str, dict[str, str], dict[str, str], str]] = {
 
 
 def swan_connection(me: str, peer: str, ike: str, esp: str) -> dict[str, Any]:
-    return {
-        "vpn": {
-            "version": 2,
-            "local_addrs": me,
-            "remote_addrs": peer,
-            "proposals": ike,
-            "if_id_in": 1,
-            "if_id_out": 1,
-            "local": {"auth": "psk", "id": me},
-            "remote": {"auth": "psk", "id": peer},
-            "children": {
-                "net": {
-                    "local_ts": "0.0.0.0/0",
-                    "remote_ts": "0.0.0.0/0",
-                    "esp_proposals": esp,
-                    "start_action": "none",
-                }
-            },
-        }
-    }
+    return route_based_connection(me, peer, start=False, proposals=ike, esp_proposals=esp)
 
 
 def topology(lab: Lab) -> tuple[Netns, Netns, str, str]:
