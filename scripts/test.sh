@@ -1,6 +1,7 @@
 #!/bin/bash
 # The README's second command: every check and test. Runs all of them, then fails if any failed:
-#   lint (ruff), types (mypy), unit tests (pytest tests/), the integration suite in the lab VM.
+#   lint (ruff), types (mypy), unit tests (pytest tests/, with branch coverage; the keying
+#   engines' coverage is printed), the integration suite in the lab VM.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -24,7 +25,9 @@ step() {  # NAME command...
 
 step "ruff" .venv/bin/ruff check .
 step "mypy" .venv/bin/mypy
-step "unit tests" .venv/bin/python -m pytest tests -q -p no:cacheprovider
+step "unit tests" .venv/bin/python -m coverage run -m pytest tests -q -p no:cacheprovider
+step "coverage of the keying engines" .venv/bin/python -m coverage report --skip-covered \
+  --include='xfrmctl/keying/*'
 step "integration suite (lab VM)" .venv/bin/python integration/run_vm.py
 
 echo

@@ -4,6 +4,7 @@ engine against engine; afterwards both ends must agree on one IKE SA and mirrore
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -149,6 +150,10 @@ def test_random_interleavings_settle(h):
             max_examples=150,
             stateful_step_count=30,
             deadline=None,
+            # Fixed examples in CI: a random run can find the open bug recorded below and fail
+            # an unrelated change. Explore with `HYPOTHESIS_PROFILE`-free local runs to find more.
+            derandomize=True,
+            database=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
@@ -188,4 +193,23 @@ def test_regression_ike_rekey_collision_then_liveness(h):
     m.deliver_some(k=2)
     m.reorder()
     m.liveness(who="b")
+    m.teardown()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug found by the stateful test: after a child delete and IKE rekeys from both "
+    "sides with two lost messages, a keeps a child b no longer has",
+)
+def test_regression_child_delete_then_crossed_ike_rekeys_with_losses(h):
+    m = EnginePair(h)
+    m.setup(seed=0, pfs=None)
+    m.delete_child(who="a")
+    m.rekey_ike(who="b")
+    m.reorder()
+    m.deliver_some(k=1)
+    m.deliver_some(k=2)
+    m.drop_one(i=0)
+    m.drop_one(i=0)
+    m.rekey_ike(who="a")
     m.teardown()
