@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs inside the lab VM (started by integration/run_vm.py). Arguments:
-#   MODE (suite|demo) RESULTS_DIR PYTHON [pytest args...]
+#   MODE (suite|quick|demo|exec) RESULTS_DIR PYTHON [pytest args... | shell command]
 # Everything it reports goes to RESULTS_DIR, the one folder the VM can write that the host reads.
 set -u
 mode=$1; results=$2; python=$3; shift 3
@@ -28,6 +28,12 @@ run_pytest() {  # DIR NAME args...
     --junitxml="$dir/junit.xml" -o junit_family=xunit2 "$@" 2>&1 | tee "$dir/pytest.log"
   echo "${PIPESTATUS[0]}" > "$dir/exitcode"
 }
+
+if [ "$mode" = exec ]; then
+  bash -c "$1"
+  echo $? > "$results/exitcode"
+  exit 0
+fi
 
 if [ "$mode" = demo ]; then
   "$python" -m integration.demo

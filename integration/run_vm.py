@@ -14,6 +14,8 @@ Usage:
     python integration/run_vm.py                 # whole integration suite
     python integration/run_vm.py -- -k strongswan -x   # pytest arguments after --
     python integration/run_vm.py --demo          # the README demo
+    python integration/run_vm.py --quick -- -k nhtb    # development run: no self-test
+    python integration/run_vm.py --exec 'python bench/x.py'  # one command (e.g. a benchmark)
 """
 
 from __future__ import annotations
@@ -224,6 +226,13 @@ def boot_once(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", action="store_true", help="run the demo instead of the suite")
+    parser.add_argument(
+        "--exec",
+        dest="command",
+        default=None,
+        metavar="CMD",
+        help="run one shell command in the VM instead of the suite (e.g. a benchmark)",
+    )
     parser.add_argument("--results", type=Path, default=None, help="folder for results")
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--memory", default="2G")
@@ -241,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = results.resolve()
     mode = "demo" if args.demo else ("quick" if args.quick else "suite")
     quoted = " ".join(_shell_quote(a) for a in args.pytest_args)
+    if args.command is not None:
+        mode, quoted = "exec", _shell_quote(args.command)
     inner = f"bash {ROOT}/integration/inside.sh {mode} {results} {sys.executable} {quoted}"
 
     precompile()
@@ -259,8 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("[lab] FAILED: the VM did not boot twice")
             return 1
 
-    if args.demo:
-        return _demo_status(results)
+    if args.demo or args.command is not None:
+        return _demo_status(results, "demo" if args.demo else "command")
     return _suite_status(results, boot_s, selftest_ran=not args.quick)
 
 
@@ -275,13 +286,13 @@ def precompile() -> None:
     )
 
 
-def _demo_status(results: Path) -> int:
+def _demo_status(results: Path, what: str = "demo") -> int:
     code_file = results / "exitcode"
     if not code_file.exists():
-        print("[lab] FAILED: the demo never reported an exit status")
+        print(f"[lab] FAILED: the {what} never reported an exit status")
         return 1
     code = int(code_file.read_text().strip() or "1")
-    print(f"[lab] demo {'finished' if code == 0 else 'FAILED'} (exit status {code})")
+    print(f"[lab] {what} {'finished' if code == 0 else 'FAILED'} (exit status {code})")
     return code
 
 
