@@ -1,10 +1,10 @@
 """Random interleavings of rekeys, liveness checks, loss, duplication, reordering and time,
 engine against engine; afterwards both ends must agree on one IKE SA and mirrored children."""
 
+import os
 from collections import Counter
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -19,6 +19,7 @@ from xfrmctl.keying.ikev2.actions import IkeEstablished, PeerDead
 from xfrmctl.keying.ikev2.session import Phase
 
 STEPS: Counter[str] = Counter()
+EXPLORE = int(os.environ.get("XFRMCTL_EXPLORE", "0"))  # random examples instead of fixed ones
 
 
 class EnginePair(RuleBasedStateMachine):
@@ -147,12 +148,12 @@ def test_random_interleavings_settle(h):
     run_state_machine_as_test(
         Bound,
         settings=settings(
-            max_examples=150,
+            max_examples=EXPLORE or 150,
             stateful_step_count=30,
             deadline=None,
-            # Fixed examples in CI: a random run can find the open bug recorded below and fail
-            # an unrelated change. Explore with `HYPOTHESIS_PROFILE`-free local runs to find more.
-            derandomize=True,
+            # Fixed examples in CI so that an unrelated change never meets a new random failure;
+            # explore with XFRMCTL_EXPLORE=<examples> (and --hypothesis-seed) to look for more.
+            derandomize=not EXPLORE,
             database=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
@@ -196,12 +197,9 @@ def test_regression_ike_rekey_collision_then_liveness(h):
     m.teardown()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug found by the stateful test: after a child delete and IKE rekeys from both "
-    "sides with two lost messages, a keeps a child b no longer has",
-)
 def test_regression_child_delete_then_crossed_ike_rekeys_with_losses(h):
+    """a's child delete, outstanding on the old IKE SA when b's delete of that SA arrives, is
+    carried over to the newest successor (a second rekey already replaced the first one)."""
     m = EnginePair(h)
     m.setup(seed=0, pfs=None)
     m.delete_child(who="a")

@@ -437,6 +437,9 @@ class Ikev2Session:
             self.ctx.count("retransmission")
             self.send(self.retrans.datagrams)
         elif verdict is TimerVerdict.GIVE_UP and self.active is not None:
+            if self.hand_over_active(now):
+                # the old SA of a rekey stopped answering: its successor carries the exchange
+                return self._retire_rekeyed(Reason.REKEYED)
             task = self.active
             self.active = None
             self.window.response_done()
@@ -454,6 +457,9 @@ class Ikev2Session:
                 if not isinstance(self.active, informational.IkeDeleteTask):
                     self.queue_task(informational.IkeDeleteTask(Reason.EXPIRED), now, front=True)
                 return self.drain()
+            if self.phase is Phase.REKEYED:
+                self.hand_over_active(now)
+                return self._retire_rekeyed(Reason.EXPIRED)
             self.delete_everything(Reason.EXPIRED)
             return self.drain()
         if self.redundant_at is not None and now >= self.redundant_at:
@@ -590,20 +596,31 @@ class Ikev2Session:
         self.emit(IkeFailed(self.ref, self.peer.name, reason, detail))
         self.close()
 
-    def hand_over_active(self, now: float) -> None:
+    def hand_over_active(self, now: float) -> bool:
         """This rekeyed SA is going away with a child exchange still unanswered on it: run that
-        exchange again on the SA the children moved to, so nothing is left half-done."""
-        task, succ = self.active, self.moved_to
-        if task is None or succ is None or succ.closed:
-            return
+        exchange again on the SA the children moved to, so nothing is left half-done (a child
+        deleted on one end only, RFC 7296 2.18). True when the exchange was handed over."""
+        task = self.active
+        # the newest SA the children went to: a later rekey may already have replaced the first
+        live = [sa for sa in self.chain()[1:] if not sa.closed]
+        if task is None or not live or self.phase is not Phase.REKEYED:
+            return False
+        succ = live[-1]
         if not isinstance(task, informational.ChildDeleteTask | child_create.ChildCreateTask):
-            return
+            return False
+        self.ctx.count("exchange handed over to the rekeyed IKE SA's successor")
         self.active = None
         self.retrans.stop()
         self.window.response_done()
         succ.queue_task(task, now, front=True)
         self.emit_all(succ.drain())
         self.ctx.touch(succ)
+        return True
+
+    def _retire_rekeyed(self, reason: Reason) -> list[Action]:
+        """The old SA of a completed rekey goes without its delete exchange completing."""
+        self.delete_everything(reason)
+        return self.drain()
 
     def delete_everything(self, reason: Reason) -> None:
         """The IKE SA and all its children are gone (peer delete, expiry, dead peer)."""
