@@ -97,10 +97,13 @@ class Pki:
             cn, key, issuer, ikey, san=[x509.DNSName(cn)], serial=serial, not_after=not_after
         )
 
-    def crl(self, serials: list[int]) -> bytes:
+    def crl(self, serials: list[int], *, by_intermediate: bool = False) -> bytes:
+        issuer, key = (self.ca, self.ca_key)
+        if by_intermediate:
+            issuer, key = self.intermediate, self.int_key
         b = (
             x509.CertificateRevocationListBuilder()
-            .issuer_name(self.ca.subject)
+            .issuer_name(issuer.subject)
             .last_update(NOT_BEFORE)
             .next_update(NOT_AFTER)
         )
@@ -111,7 +114,7 @@ class Pki:
                 .revocation_date(NOT_BEFORE)
                 .build()
             )
-        return b.sign(self.ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+        return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +210,14 @@ def test_missing_intermediate_fails(h, pki, keys):
 
 def test_revoked_certificate_fails(h, pki, keys):
     net = cert_net(h, pki, keys["ec256"], keys["ec256"], b_crl=pki.crl([10]))
+    (fb,) = net.b.of(IkeFailed)
+    assert fb.reason is Reason.AUTHENTICATION_FAILED and "revoked" in fb.detail
+
+
+def test_revocation_in_second_crl_of_the_file(h, pki, keys):
+    # a CRL file of several CRLs (one per CA): the revocation is in the second one
+    crls = pki.crl([], by_intermediate=True) + pki.crl([10])
+    net = cert_net(h, pki, keys["ec256"], keys["ec256"], b_crl=crls)
     (fb,) = net.b.of(IkeFailed)
     assert fb.reason is Reason.AUTHENTICATION_FAILED and "revoked" in fb.detail
 

@@ -64,7 +64,7 @@ def _private_key(data: bytes) -> ikeauth.PrivateKey:
 @lru_cache(maxsize=64)
 def _trust(cas: tuple[bytes, ...], crl: bytes | None) -> certs.TrustStore:
     anchors = [c for blob in cas for c in certs.load_certificates(blob)]
-    crls = [certs.load_crl(crl)] if crl else []
+    crls = certs.load_crls(crl) if crl else []
     return certs.TrustStore(anchors, crls)
 
 
