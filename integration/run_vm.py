@@ -133,15 +133,32 @@ def _version_key(name: str) -> list[int | str]:
 
 
 @contextlib.contextmanager
-def vm_lock() -> Iterator[None]:
-    """Only one VM at a time: two TCG guests on two cores would starve each other."""
-    with LOCK_PATH.open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("waiting for another lab VM to finish ...", flush=True)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
+def vm_lock(slots: int = 1) -> Iterator[None]:
+    """At most `slots` VMs at a time (one by default: two TCG guests on two cores starve each
+    other). Slot 0 is LOCK_PATH itself, so older runners waiting on it still take turns."""
+    paths = [LOCK_PATH] + [LOCK_PATH.with_name(f"{LOCK_PATH.name}.{i}") for i in range(1, slots)]
+    handles = [path.open("w") for path in paths]
+    try:
+        announced = False
+        while True:
+            for fh in handles:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                yield
+                return
+            if not announced:
+                print("waiting for another lab VM to finish ...", flush=True)
+                announced = True
+            if len(handles) == 1:
+                fcntl.flock(handles[0], fcntl.LOCK_EX)
+                yield
+                return
+            time.sleep(2)
+    finally:
+        for fh in handles:
+            fh.close()
 
 
 def vng_command(kernel: Path, results: Path, inner: str, cpus: int, memory: str) -> list[str]:
@@ -238,6 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--memory", default="2G")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S)
     parser.add_argument(
+        "--vm-slots",
+        type=int,
+        default=int(os.environ.get("XFRMCTL_VM_SLOTS", "1")),
+        help="how many lab VMs may run at once on this machine (default 1, or $XFRMCTL_VM_SLOTS)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="skip the harness self-test (development runs only; CI always runs it)",
@@ -255,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     inner = f"bash {ROOT}/integration/inside.sh {mode} {results} {sys.executable} {quoted}"
 
     precompile()
-    with vm_lock():
+    with vm_lock(max(1, args.vm_slots)):
         for attempt in (1, 2):
             if results.exists():
                 shutil.rmtree(results)
