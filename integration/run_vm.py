@@ -134,8 +134,9 @@ def _version_key(name: str) -> list[int | str]:
 
 @contextlib.contextmanager
 def vm_lock(slots: int = 1) -> Iterator[None]:
-    """At most `slots` VMs at a time (one by default: two TCG guests on two cores starve each
-    other). Slot 0 is LOCK_PATH itself, so older runners waiting on it still take turns."""
+    """At most `slots` VMs at a time: more TCG guests than cores starve each other and make
+    timing-sensitive scenarios slow. Slot 0 is LOCK_PATH itself, so older runners waiting on it
+    still take turns."""
     paths = [LOCK_PATH] + [LOCK_PATH.with_name(f"{LOCK_PATH.name}.{i}") for i in range(1, slots)]
     handles = [path.open("w") for path in paths]
     try:
@@ -257,8 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--vm-slots",
         type=int,
-        default=int(os.environ.get("XFRMCTL_VM_SLOTS", "1")),
-        help="how many lab VMs may run at once on this machine (default 1, or $XFRMCTL_VM_SLOTS)",
+        default=int(os.environ.get("XFRMCTL_VM_SLOTS", "2")),
+        help="how many lab VMs may run at once on this machine (default 2, or $XFRMCTL_VM_SLOTS)",
     )
     parser.add_argument(
         "--quick",
