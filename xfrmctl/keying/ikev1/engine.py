@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xfrmctl.keying.constants import ProtocolId
@@ -28,6 +28,7 @@ from xfrmctl.keying.ikev2.actions import (
     IkeSaRef,
     InstallChild,
     Lifetime,
+    PeerDead,
     Reason,
 )
 from xfrmctl.keying.ikev2.retransmit import RetransmitPolicy
@@ -87,7 +88,11 @@ class Ikev1Engine:
         *,
         spi_allocator: SpiAllocator | None = None,
         wall_clock: WallClock | None = None,
+        reqid_for: Callable[[str, str], int] | None = None,
+        next_unique_id: Callable[[], int] | None = None,
     ) -> None:
+        """`reqid_for` and `next_unique_id` let a daemon running this engine beside the IKEv2
+        one share one reqid and one child-id space between them."""
         names = [p.name for p in peers]
         if len(names) != len(set(names)):
             raise EngineError("duplicate peer names")
@@ -107,6 +112,8 @@ class Ikev1Engine:
         self._spis: set[int] = set()
         self._unique = 0
         self._reqids: dict[tuple[str, str], int] = {}
+        self._reqid_source = reqid_for or self._own_reqid
+        self._unique_source = next_unique_id or self._own_unique_id
         self._certs: dict[CertAuth, LocalCert] = {}
 
     # ------------------------------------------------------------------ services for SAs
@@ -153,6 +160,13 @@ class Ikev1Engine:
     # ------------------------------------------------------------------ children
 
     def _reqid_for(self, peer: str, child: str) -> int:
+        return self._reqid_source(peer, child)
+
+    def _own_unique_id(self) -> int:
+        self._unique += 1
+        return self._unique
+
+    def _own_reqid(self, peer: str, child: str) -> int:
         key = (peer, child)
         if key not in self._reqids:
             self._reqids[key] = len(self._reqids) + 1
@@ -171,8 +185,7 @@ class Ikev1Engine:
                     rekey_of = c.unique_id
                     c.rekeyed = True
                     break
-        self._unique += 1
-        uid = self._unique
+        uid = self._unique_source()
         u = int.from_bytes(self.rng(2), "big") / 65535
         frac = 1 - conf.rekey_margin - conf.rekey_jitter * u
         hard_b = q.lifetime_kilobytes * 1024
@@ -231,7 +244,8 @@ class Ikev1Engine:
                 out.append(self._drop_child(c, Reason.REPLACED))
         return out
 
-    def peer_dead(self, sa: IsakmpSa, now: float) -> list[Action]:
+    def drop_peer(self, sa: IsakmpSa, now: float) -> list[Action]:
+        """Every SA of `sa`'s peer goes, announcing nothing (the peer does not answer)."""
         out: list[Action] = []
         for c in list(self.children.values()):
             if c.peer == sa.peer_name:
@@ -486,6 +500,23 @@ class Ikev1Engine:
     def liveness_check(self, ref: IkeSaRef, now: float) -> list[Action]:
         """Send R-U-THERE; the answer is a LivenessResult (or PeerDead after the retries)."""
         return self._session(ref).liveness_check(now)
+
+    def peer_dead(self, ref: IkeSaRef, now: float) -> list[Action]:
+        """DPD's verdict (as `Ikev2Engine.peer_dead`): `PeerDead`, then every phase-2 and
+        ISAKMP SA of that peer is dropped without a message."""
+        sa = self._session(ref)
+        self.count("ISAKMP SA declared dead by DPD")
+        out: list[Action] = [PeerDead(sa.ref, sa.peer_name), *self.drop_peer(sa, now)]
+        self._cleanup()
+        return out
+
+    def last_authenticated_rx(self, ref: IkeSaRef) -> float | None:
+        """When a message that passed this ISAKMP SA's HASH last arrived (retransmissions
+        excluded); None if none did or the SA is unknown. DPD evidence, as in IKEv2."""
+        for s in self.sas.values():
+            if s.ref == ref and s.state is not State.DELETED:
+                return s.authenticated_rx
+        return None
 
     # ------------------------------------------------------------------ timers
 

@@ -173,6 +173,7 @@ class IsakmpSa:
         self.successor: IsakmpSa | None = None
         self.peer_cert_der: bytes | None = None
         self.undecryptable = False
+        self.authenticated_rx: float | None = None  # DPD evidence: last message that verified
 
     # ------------------------------------------------------------------ identity
 
@@ -427,6 +428,7 @@ class IsakmpSa:
         self.state = State.ESTABLISHED
         self.last_block = self.iv
         self.established_at = now
+        self.authenticated_rx = now
         life = self.chosen.lifetime_seconds
         u = int.from_bytes(self.engine.rng(2), "big") / 65535
         self.rekey_at = now + life * (1 - self.peer.rekey_margin - self.peer.rekey_jitter * u)
@@ -778,6 +780,7 @@ class IsakmpSa:
             return []
         plain, _ = self._decrypt(msg)
         self._check_hash1(plain)
+        self.authenticated_rx = now
         self.local, self.remote = local, remote
         out: list[Action] = []
         for p in plain.payloads[1:]:
@@ -921,7 +924,7 @@ class IsakmpSa:
             self.dpd_waiting.clear()
             out.append(LivenessResult(self.ref, self.peer_name, False, now))
             out.append(PeerDead(self.ref, self.peer_name))
-            out += self.engine.peer_dead(self, now)
+            out += self.engine.drop_peer(self, now)
             return out
         if self.expire_at is not None and now >= self.expire_at:
             return out + self.delete(now, Reason.EXPIRED)
@@ -991,6 +994,7 @@ class IsakmpSa:
             out = self._quick_answer(q, plain, raw, next_iv, now)
         else:
             out = self._quick_final(q, plain, now)
+        self.authenticated_rx = now  # each branch raises unless the HASH verified
         return out
 
     def _quick_responder(self, plain: Message, raw: bytes, next_iv: bytes, now: float
