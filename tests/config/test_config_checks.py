@@ -246,12 +246,9 @@ def test_traceoptions_files_need_size(base_set: str) -> None:
     ]
 
 
-def test_ikev1_default_is_flagged(base_set: str) -> None:
+def test_ikev1_default_is_realised(base_set: str) -> None:
     text = base_set.replace("set security ike gateway GW version v2-only\n", "")
-    assert diags(text, unrealised=True) == [
-        "c.set:8: warning: security ike gateway GW version: not realised yet: IKEv1 (v1-only, "
-        "the Junos default) is not negotiated yet; set 'version v2-only'"
-    ]
+    assert diags(text, unrealised=True) == []
 
 
 def test_unmapped_junos_interface(base_set: str) -> None:

@@ -91,8 +91,6 @@ def test_seed000_tunnel(data_dir: Path) -> None:
         "(weak); accepted for interoperability only",
         "9: warning: security ike proposal ike-prop-1 encryption-algorithm: 3des-cbc is a legacy "
         "algorithm (weak); accepted for interoperability only",
-        "14: warning: security ike gateway gw-hub version: not realised yet: IKEv1 (v1-only, the "
-        "Junos default) is not negotiated yet; set 'version v2-only'",
         "19: warning: security ipsec proposal ipsec-prop-1 encryption-algorithm: 3des-cbc is a "
         "legacy algorithm (weak); accepted for interoperability only",
         "28: warning: interfaces ge-0/0/0: physical interfaces are configured by the host (ip, "

@@ -26,6 +26,8 @@ def config(
     vpns: dict[str, dict[str, Any]],
     establish: str = "immediately",
     ike: dict[str, str] | None = None,
+    version: str = "v2-only",
+    mode: str = "main",
 ) -> str:
     """YAML (as JSON) with one gateway and one route-based VPN per entry of `vpns`.
 
@@ -59,7 +61,7 @@ def config(
                 },
                 "policy": {
                     "IKEPOL": {
-                        "mode": "main",
+                        "mode": mode,
                         "proposals": ["P1"],
                         "pre-shared-key": {"ascii-text": PSK},
                     }
@@ -69,7 +71,7 @@ def config(
                         "ike-policy": "IKEPOL",
                         "address": remote,
                         "external-interface": "eth0",
-                        "version": "v2-only",
+                        "version": version,
                     }
                 },
             },
@@ -89,6 +91,7 @@ class Wire:
         self.daemons: dict[str, Daemon] = {}
         self.sent = 0
         self.cut = False
+        self.keepalives: list[tuple[Endpoint, Endpoint]] = []
 
     def attach(self, address: str, daemon: Daemon) -> None:
         self.daemons[address] = daemon
@@ -103,6 +106,9 @@ class Wire:
 
             def send(self, data: bytes, local: Endpoint, remote: Endpoint) -> None:
                 wire.deliver(data, local, remote)
+
+            def send_keepalive(self, local: Endpoint, remote: Endpoint) -> None:
+                wire.keepalives.append((local, remote))
 
         daemon.sockets = _Port()  # type: ignore[assignment]
 

@@ -15,6 +15,7 @@ from xfrmctl.config import load_file, load_text
 from xfrmctl.daemon.mapping import build_plan, multipoint_units, multipoint_vpns, soft_window
 from xfrmctl.keying import transforms as t
 from xfrmctl.keying.constants import ProtocolId
+from xfrmctl.keying.ikev1.settings import ExchangeMode, Phase1Proposal
 from xfrmctl.keying.ikev2.settings import CertAuth, PskAuth
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.nhtb.planner import MultipointUnit
@@ -67,14 +68,42 @@ def test_soft_window_follows_the_spec() -> None:
     assert margin + jitter == pytest.approx(0.5)
 
 
-def test_unusable_vpns_carry_their_reason() -> None:
+def test_ikev1_gateway_maps_to_an_ikev1_peer() -> None:
+    """`version v1-only` (the Junos default): an IKEv1 peer with whole phase-1 suites, the IKE
+    policy's exchange mode and the gateway's NAT-T switch; the VPN is an ordinary child."""
     text = (DATA / "base.set").read_text().replace("version v2-only", "version v1-only")
+    text = text.replace("policy IKEPOL mode main", "policy IKEPOL mode aggressive")
+    text += "set security ike proposal P1 lifetime-seconds 1800\n"
+    text += "set security ike gateway GW no-nat-traversal\n"
     config = load_text(text, "v1.set").require()
     plan = build_plan(config, {"eth0": ("198.51.100.1/24",)})
     assert plan.peers == ()
-    assert plan.vpns == {}
+    [peer] = plan.ikev1_peers
+    assert (peer.name, peer.local_address, peer.remote_address) == (
+        "GW", "198.51.100.1", "198.51.100.2"
+    )  # fmt: skip
+    assert peer.mode is ExchangeMode.AGGRESSIVE and peer.nat_traversal is False
+    assert peer.proposals == (
+        Phase1Proposal(t.AES256_CBC, t.PRF_HMAC_SHA2_256, t.MODP2048, 1800),
+    )
+    assert isinstance(peer.auth, PskAuth) and peer.auth.psk == b"s3cret-psk"
+    # 1800 s: the soft/hard gap of 570..630 s
+    assert 1800 * (1 - peer.rekey_margin) == pytest.approx(1230)
+    [child] = peer.children
+    assert child.name == "VPN1" and child.pfs_group == t.MODP2048
+    assert plan.vpns["VPN1"].gateway == "GW"
+    assert plan.unusable == {}
+
+
+def test_ikev1_without_a_phase1_cipher_is_unusable() -> None:
+    text = (DATA / "base.set").read_text().replace("version v2-only", "version v1-only")
+    text = text.replace("encryption-algorithm aes-256-cbc\nset security ike policy",
+                        "encryption-algorithm aes-256-gcm\nset security ike policy")  # fmt: skip
+    config = load_text(text, "v1.set").require()
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24",)})
+    assert plan.peers == () and plan.ikev1_peers == ()
     assert plan.unusable == {
-        "VPN1": "gateway GW: IKEv1 is not supported yet (set version v2-only)"
+        "VPN1": "ike proposal P1: aes256gcm16 is not an IKEv1 phase-1 cipher"
     }
 
 

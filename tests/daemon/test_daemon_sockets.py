@@ -50,6 +50,9 @@ def test_socket_round_trip(natt: bool) -> None:
         s.send(b"answer", "127.0.0.1", ("127.0.0.1", peer.getsockname()[1]))
         reply = await loop.sock_recv(peer, 100)
         assert reply == marker + b"answer"
+        # a NAT keepalive is the bare 0xff byte, never behind a non-ESP marker
+        s.send(b"\xff", "127.0.0.1", ("127.0.0.1", peer.getsockname()[1]), raw=True)
+        assert await loop.sock_recv(peer, 100) == b"\xff"
         peer.close()
         s.close(loop)
         assert s.dropped == 0

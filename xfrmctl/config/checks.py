@@ -221,13 +221,6 @@ def _gateway(config: Config, g: IkeGateway, diags: Diagnostics) -> None:
                     f"{path} local-address",
                     f"address family differs from the peer address {address}",
                 )
-    if g.version == "v1-only":
-        diags.warning(
-            g.origin.of("version"),
-            f"{path} version",
-            "not realised yet: IKEv1 (v1-only, the Junos default) is not negotiated yet; "
-            "set 'version v2-only'",
-        )
     policy = config.ike_policies.get(g.ike_policy or "")
     if g.version == "v2-only" and policy is not None and policy.mode == "aggressive":
         diags.warning(

@@ -21,9 +21,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ),
     ("security", "ike", "gateway", "*", "xauth"): "XAuth is not supported",
     ("security", "ike", "gateway", "*", "general-ikeid"): "general-ikeid is not applied yet",
-    ("security", "ike", "gateway", "*", "nat-keepalive"): (
-        "the NAT keepalive interval is not configurable yet (20 s is used)"
-    ),
     ("security", "ike", "gateway", "*", "no-nat-traversal"): (
         "NAT traversal cannot be disabled yet"
     ),

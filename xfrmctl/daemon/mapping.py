@@ -1,11 +1,12 @@
 """The configuration model as the daemon runs it: engine peers, VPN plans, kernel objects.
 
-One Junos gateway becomes one IKEv2 `PeerConfig` (named after the gateway) and each VPN on it one
-`ChildConfig` (named after the VPN), so several VPNs to one peer share its IKE SA as on an SRX.
-Algorithms come from the one registry (`xfrmctl.keying.transforms`) through the Junos keywords.
-A VPN the engine cannot run (IKEv1, manual keys, a certificate file that is missing) is not
-dropped silently: it is listed in `Plan.unusable` with the reason `show ... inactive-tunnels`
-prints.
+One Junos gateway becomes one engine peer named after the gateway: an IKEv2 `PeerConfig`
+(`version v2-only`) or an IKEv1 `Ikev1PeerConfig` (`v1-only`, the Junos default; the IKE policy's
+`mode main | aggressive`); each VPN on it becomes one `ChildConfig` (named after the VPN), so
+several VPNs to one peer share its IKE SA as on an SRX. Algorithms come from the one registry
+(`xfrmctl.keying.transforms`) through the Junos keywords. A VPN the engine cannot run (manual
+keys, a certificate file that is missing) is not dropped silently: it is listed in
+`Plan.unusable` with the reason `show ... inactive-tunnels` prints.
 
 Pure: the daemon resolves Linux facts (an interface's primary address) beforehand and passes them
 in as `addresses`, and reads certificate files through the `read_file` it passes.
@@ -25,6 +26,7 @@ from xfrmctl.config.model import Config
 from xfrmctl.keying import transforms as t
 from xfrmctl.keying.constants import IdType, ProtocolId
 from xfrmctl.keying.errors import UnknownTransform
+from xfrmctl.keying.ikev1.settings import ExchangeMode, Ikev1PeerConfig, Phase1Proposal
 from xfrmctl.keying.ikev2.identity import Identity, IdentityError
 from xfrmctl.keying.ikev2.settings import (
     CertAuth,
@@ -91,6 +93,8 @@ class Plan:
     routes: tuple[RoutePlan, ...]
     unusable: Mapping[str, str]
     """VPN name -> why it cannot run (shown as its tunnel-down reason)."""
+    ikev1_peers: tuple[Ikev1PeerConfig, ...] = ()
+    """The `version v1-only` gateways (`peers` holds the v2-only ones)."""
 
 
 def soft_window(lifetime: int) -> tuple[float, float]:
@@ -104,6 +108,21 @@ def soft_window(lifetime: int) -> tuple[float, float]:
 
 
 def _ike_proposals(config: Config, policy: cm.IkePolicy) -> tuple[t.Proposal, ...]:
+    return tuple(p.to_proposal() for p in _junos_ike_proposals(config, policy))
+
+
+def _phase1_proposals(config: Config, policy: cm.IkePolicy) -> tuple[Phase1Proposal, ...]:
+    """IKEv1 suites, each with its proposal's own lifetime (IKEv1 negotiates it per suite)."""
+    out = []
+    for p in _junos_ike_proposals(config, policy):
+        try:
+            out.append(Phase1Proposal.from_junos(p))
+        except (ConfigError, UnknownTransform) as exc:
+            raise MappingError(f"ike proposal {p.name}: {exc}") from None
+    return tuple(out)
+
+
+def _junos_ike_proposals(config: Config, policy: cm.IkePolicy) -> list[t.JunosIkeProposal]:
     junos: list[t.JunosIkeProposal] = []
     if policy.proposal_set:
         junos += t.JUNOS_IKE_PROPOSAL_SETS[policy.proposal_set]
@@ -116,7 +135,7 @@ def _ike_proposals(config: Config, policy: cm.IkePolicy) -> tuple[t.Proposal, ..
             raise MappingError(f"ike policy {policy.name}: no proposal {name!r}")
     if not junos:
         raise MappingError(f"ike policy {policy.name}: no proposals")
-    return tuple(p.to_proposal() for p in junos)
+    return junos
 
 
 def _junos_ike(p: cm.IkeProposal) -> t.JunosIkeProposal:
@@ -294,9 +313,7 @@ def _peer(
     gw: cm.IkeGateway,
     addresses: Mapping[str, tuple[str, ...]],
     read_file: FileReader | None,
-) -> tuple[PeerConfig, str, str | None]:
-    if gw.version != "v2-only":
-        raise MappingError(f"gateway {gw.name}: IKEv1 is not supported yet (set version v2-only)")
+) -> tuple[PeerConfig | Ikev1PeerConfig, str, str | None]:
     policy = config.ike_policies.get(gw.ike_policy or "")
     if policy is None:
         raise MappingError(f"gateway {gw.name}: no ike policy")
@@ -321,6 +338,8 @@ def _peer(
     remote_id = identity(gw.remote_identity, f"gateway {gw.name} remote-identity")
     if remote_id is None and gw.dynamic is not None:
         remote_id = identity(gw.dynamic.identity, f"gateway {gw.name} dynamic") or Identity.any()
+    if gw.version == "v1-only":
+        return _ikev1_peer(config, gw, policy, auth, local, remote, local_id, remote_id)
     proposals = _ike_proposals(config, policy)
     lifetimes = [
         config.ike_proposals[n].lifetime_seconds
@@ -344,6 +363,38 @@ def _peer(
         )
     except ConfigError as exc:
         raise MappingError(str(exc)) from None
+    return peer, local, remote
+
+
+def _ikev1_peer(  # noqa: PLR0917
+    config: Config,
+    gw: cm.IkeGateway,
+    policy: cm.IkePolicy,
+    auth: PskAuth | CertAuth,
+    local: str,
+    remote: str | None,
+    local_id: Identity | None,
+    remote_id: Identity | None,
+) -> tuple[Ikev1PeerConfig, str, str | None]:
+    """A `version v1-only` gateway: main or aggressive mode as its IKE policy says."""
+    proposals = _phase1_proposals(config, policy)
+    margin, jitter = soft_window(proposals[0].lifetime_seconds)
+    try:
+        peer = Ikev1PeerConfig(
+            name=gw.name,
+            local_address=local,
+            remote_address=remote,
+            auth=auth,
+            proposals=proposals,
+            mode=ExchangeMode(policy.mode),
+            local_id=local_id,
+            remote_id=remote_id,
+            rekey_margin=margin,
+            rekey_jitter=jitter,
+            nat_traversal=gw.nat_traversal,
+        )
+    except (ConfigError, ValueError) as exc:
+        raise MappingError(f"gateway {gw.name}: {exc}") from None
     return peer, local, remote
 
 
@@ -398,7 +449,7 @@ def build_plan(
     """Everything the daemon runs from `config`; `addresses` are interface -> CIDR addresses,
     `read_file` reads the certificate and key files the configuration names."""
     unusable: dict[str, str] = {}
-    peers: dict[str, tuple[PeerConfig, str, str | None]] = {}
+    peers: dict[str, tuple[PeerConfig | Ikev1PeerConfig, str, str | None]] = {}
     peer_errors: dict[str, str] = {}
     for gw in config.gateways.values():
         try:
@@ -418,7 +469,7 @@ def build_plan(
         if gw_name not in peers:
             unusable[vpn.name] = f"no gateway {gw_name!r}"
             continue
-        _, local, remote = peers[gw_name]
+        gw_peer, local, remote = peers[gw_name]
         unit = config.st0_units.get(vpn.bind_interface.unit) if vpn.bind_interface else None
         if vpn.bind_interface is not None and unit is None:
             unusable[vpn.name] = f"{vpn.bind_interface} is not configured"
@@ -428,6 +479,8 @@ def build_plan(
             child = _child(config, vpn, if_id, _family(local))
             if unit is not None:
                 child = replace(child, local_tunnel_addresses=_tunnel_addresses(unit))
+            if isinstance(gw_peer, Ikev1PeerConfig):
+                replace(gw_peer, children=(child,))  # IKEv1's own limits on phase-2 proposals
         except (MappingError, UnknownTransform, ConfigError, ValueError) as exc:
             unusable[vpn.name] = str(exc)
             continue
@@ -444,15 +497,16 @@ def build_plan(
             child=child,
             multipoint=unit is not None and unit.multipoint,
         )
-    engine_peers = tuple(
+    engine_peers = [
         _with_children(peer, tuple(children.get(name, ()))) for name, (peer, _, _) in peers.items()
-    )
+    ]
     return Plan(
-        peers=engine_peers,
+        peers=tuple(p for p in engine_peers if isinstance(p, PeerConfig)),
         vpns=vpns,
         interfaces=_interfaces(config),
         routes=_routes(config),
         unusable=unusable,
+        ikev1_peers=tuple(p for p in engine_peers if isinstance(p, Ikev1PeerConfig)),
     )
 
 
@@ -474,7 +528,9 @@ def multipoint_vpns(plan: Plan) -> dict[str, str]:
             if v.multipoint and v.bind_interface is not None}  # fmt: skip
 
 
-def _with_children(peer: PeerConfig, children: tuple[ChildConfig, ...]) -> PeerConfig:
+def _with_children(
+    peer: PeerConfig | Ikev1PeerConfig, children: tuple[ChildConfig, ...]
+) -> PeerConfig | Ikev1PeerConfig:
     return replace(peer, children=children)
 
 

@@ -30,6 +30,7 @@ from xfrmctl.config.diff import ConfigDiff
 from xfrmctl.control import ErrorCode, Request
 from xfrmctl.daemon import kernel_ops
 from xfrmctl.daemon.control_server import ControlServer
+from xfrmctl.daemon.engines import Engines
 from xfrmctl.daemon.icmp import EchoTransport, RawIcmp
 from xfrmctl.daemon.logs import get_logger
 from xfrmctl.daemon.mapping import (
@@ -73,7 +74,7 @@ from xfrmctl.keying.ikev2.actions import (
     Reason,
     Send,
 )
-from xfrmctl.keying.ikev2.engine import EngineError, Ikev2Engine
+from xfrmctl.keying.ikev2.engine import EngineError
 from xfrmctl.netlink.codec import (
     SaCounters,
     XfrmAcquire,
@@ -94,7 +95,7 @@ from xfrmctl.netlink.port import (
 from xfrmctl.nhtb.sync import NhtbSync
 from xfrmctl.nhtb.table import LearnOutcome, show_entries, static_bindings
 from xfrmctl.state.codec import JsonValue, to_json
-from xfrmctl.state.model import Snapshot
+from xfrmctl.state.model import ExchangeType, IkeSa, Phase2Negotiation, Snapshot
 from xfrmctl.state.query import (
     ActionResult,
     ClearIkeSa,
@@ -148,7 +149,7 @@ class Daemon:
         self.store = StateStore()
         self.config: Config | None = None
         self.plan: Plan | None = None
-        self.engine: Ikev2Engine | None = None
+        self.engine: Engines | None = None
         self.sockets = IkeSockets(self._datagram, ike_port=ike_port, natt_port=natt_port)
         self.control = ControlServer(socket_path, self._prepare, self.log)
         self._queue: deque[Action] = deque()
@@ -181,6 +182,7 @@ class Daemon:
         self._withdrawn: dict[str, list[RoutePlan]] = {}  # VPN -> its routes taken out
         self._nhtb_withdrawn: list[RoutePlan] = []  # our multipoint routes no VPN carries
         self._ready = False
+        self._keepalive_sent: dict[IkeSaRef, float] = {}  # NAT keepalives: IKE SA -> last sent
 
     # ------------------------------------------------------------------ clock
 
@@ -228,9 +230,12 @@ class Daemon:
         self.dpd.monitor_settings = MonitorSettings.from_config(config.vpn_monitor_options)
         if self.echo is None:
             self.echo = RawIcmp(self.loop, self.echo_reply)
-        self.engine = Ikev2Engine(plan.peers, self.rng, wall_clock=self._utc)
-        families = {AF_INET if ipaddress.ip_address(p.local_address).version == 4 else AF_INET6
-                    for p in plan.peers} or {AF_INET}  # fmt: skip
+        self.engine = Engines(plan.peers, plan.ikev1_peers, self.rng, wall_clock=self._utc,
+                              log=self.log)  # fmt: skip
+        locals_ = [p.local_address for p in plan.peers] + [
+            p.local_address for p in plan.ikev1_peers]  # fmt: skip
+        families = {AF_INET if ipaddress.ip_address(a).version == 4 else AF_INET6
+                    for a in locals_} or {AF_INET}  # fmt: skip
         self.sockets.open(self.loop, tuple(sorted(families)))
         await self._apply_interfaces(plan)
         await self._apply_routes(plan)
@@ -247,6 +252,7 @@ class Daemon:
         await self._nhtb_configure()
         if self.notifier.watchdog_interval:
             self._spawn(self._watchdog())
+        self._spawn(self._nat_keepalives())
         for vpn in plan.vpns.values():
             if vpn.establish_tunnels == "immediately":
                 self._initiate(vpn.name)
@@ -258,7 +264,7 @@ class Daemon:
         self.log.info(
             "daemon ready",
             vpns=len(plan.vpns),
-            gateways=len(plan.peers),
+            gateways=len(plan.peers) + len(plan.ikev1_peers),
             socket=self.socket_path,
         )
 
@@ -317,10 +323,7 @@ class Daemon:
         self.log.info("shutting down")
         engine = self.engine
         if engine is not None:
-            now = self.now()
-            for ref in [s.ref for s in list(engine.sessions.values()) if not s.closed]:
-                with contextlib.suppress(EngineError):
-                    self._enqueue(engine.delete_ike(ref, now))
+            self._enqueue(engine.shutdown(self.now()))
         await self._drain()
         if self._timer is not None:
             self._timer.cancel()
@@ -392,7 +395,7 @@ class Daemon:
 
     def _kernel_reqid(self, vpn: VpnPlan) -> int:
         assert self.engine is not None
-        return kernel_ops.kernel_reqid(self.engine.ctx.reqid_for(vpn.gateway, vpn.name))
+        return kernel_ops.kernel_reqid(self.engine.reqid_for(vpn.gateway, vpn.name))
 
     def _vpn_policies(self, vpn: VpnPlan, local: str, remote: str) -> list[XfrmPolicy]:
         return kernel_ops.child_policies(
@@ -441,6 +444,7 @@ class Daemon:
         assert self.config is not None
         cfg = self.config.vpns[name]
         gw = cfg.ike.gateway if cfg.ike is not None else None
+        gw_cfg = self.config.gateways.get(gw or "")
         self.store.set_vpn(
             name,
             gateway=vpn.gateway if vpn else (gw or "-"),
@@ -449,7 +453,12 @@ class Daemon:
             establish_immediately=cfg.establish_tunnels == "immediately",
             local=vpn.local_address if vpn else "0.0.0.0",  # noqa: S104
             remote=vpn.remote_address if vpn else None,
+            version="IKEv2" if gw_cfg is not None and gw_cfg.version == "v2-only" else "IKEv1",
         )
+
+    def engine_exchange_type(self, peer: str) -> ExchangeType:
+        """`Main`/`Aggressive` for an IKEv1 gateway, `IKEv2` otherwise."""
+        return self.engine.exchange_type(peer) if self.engine is not None else "IKEv2"
 
     def _vpn(self, name: str) -> VpnPlan | None:
         return self.plan.vpns.get(name) if self.plan is not None else None
@@ -580,12 +589,13 @@ class Daemon:
             await self._delete_child(action)
         elif isinstance(action, IkeEstablished):
             self._dpd_add(action.ike_sa, action.peer)
-            rec = self.store.ike_up(action)
+            rec = self.store.ike_up(action, self.engine_exchange_type(action.peer))
             self.log.info("IKE SA established", peer=action.peer, ike_sa=str(action.ike_sa),
                           index=rec.index, remote=action.remote[0], port=action.remote[1],
                           initiator=action.initiator)  # fmt: skip
         elif isinstance(action, IkeRekeyed):
-            self.store.ike_rekeyed(action.old, action.established)
+            self.store.ike_rekeyed(action.old, action.established,
+                                   self.engine_exchange_type(action.peer))  # fmt: skip
             gateway = self._dpd_peers.pop(action.old, None)
             if gateway is not None:
                 self._dpd_peers[action.new] = gateway
@@ -1103,6 +1113,31 @@ class Daemon:
             self._routes.append((r.dst, r.dev))
             self.log.info("route restored", vpn=name, route=r.dst, dev=r.dev)
 
+    async def _nat_keepalives(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.nat_keepalive_tick(self.now())
+
+    def nat_keepalive_tick(self, now: float) -> None:
+        """`nat-keepalive N`: while we are behind a NAT, a 0xff datagram to the peer's NAT-T
+        port every N seconds keeps the mapping open (IKEv1 and IKEv2 alike)."""
+        if self.config is None or self._stopping:
+            return
+        for ref in [r for r in self._keepalive_sent if r not in self.store.ike]:
+            del self._keepalive_sent[ref]
+        for ref, rec in list(self.store.ike.items()):
+            info = rec.info
+            gw = self.config.gateways.get(info.peer)
+            if not info.nat_local or gw is None:
+                continue
+            if now - self._keepalive_sent.get(ref, info.established_at) < gw.nat_keepalive:
+                continue
+            self._keepalive_sent[ref] = now
+            try:
+                self.sockets.send_keepalive(info.local, info.remote)
+            except OSError as exc:
+                self.log.debug("NAT keepalive not sent", peer=info.peer, error=str(exc))
+
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval or 10.0
         while True:
@@ -1157,8 +1192,14 @@ class Daemon:
             )
             for t in snap.tunnels
         )
+        engine = self.engine
+        ike = snap.ike_security_associations
+        if engine is not None:
+            ike = tuple(_with_phase2(sa, engine.phase2_negotiations(ref))
+                        for sa, ref in zip(ike, self.store.ike, strict=True))  # fmt: skip
         return replace(
             snap,
+            ike_security_associations=ike,
             tunnels=tunnels,
             next_hop_tunnels=show_entries(self.nhtb.table, tunnel_ids=ids),
         )
@@ -1227,9 +1268,9 @@ class Daemon:
                         self._enqueue(self.engine.delete_child(uid, now))
         for gw in (*change.gateways.removed,
                    *(c.name for c in change.gateways.changed if c.renegotiate)):  # fmt: skip
-            for s in self.engine.sessions_of(gw):
+            for ref in self.engine.refs_of(gw):
                 with contextlib.suppress(EngineError):
-                    self._enqueue(self.engine.delete_ike(s.ref, now))
+                    self._enqueue(self.engine.delete_ike(ref, now))
         await self.wait_idle()
         for name in touched:
             await self._remove_vpn_policies(name)
@@ -1251,12 +1292,8 @@ class Daemon:
                     self._routes.remove((dst, dev))
         # 2. The new configuration.
         self.config, self.plan = new, plan
-        self.engine.peers = {p.name: p for p in plan.peers}
         # Established IKE SAs of kept gateways answer new child requests from the new VPN set.
-        for session in self.engine.sessions.values():
-            peer = self.engine.peers.get(session.peer.name)
-            if peer is not None and not session.closed:
-                session.peer = peer
+        self.engine.set_peers(plan.peers, plan.ikev1_peers)
         self.store.unusable = dict(plan.unusable)
         units = {*change.st0_units.added, *change.st0_units.changed_names()}
         if units:
@@ -1304,6 +1341,14 @@ def _touched_vpns(change: ConfigDiff, old: Plan, new: Plan) -> list[str]:
     names |= {n for n in new.unusable if n in old.vpns}
     names |= {n for n in old.unusable if n in new.vpns}
     return sorted(names)
+
+
+def _with_phase2(sa: IkeSa, negotiations: tuple[Phase2Negotiation, ...] | None) -> IkeSa:
+    """IKEv1: the quick modes of this ISAKMP SA still in progress."""
+    if negotiations is None:
+        return sa
+    return replace(sa, phase2_negotiations_in_progress=len(negotiations),
+                   negotiations=negotiations)  # fmt: skip
 
 
 def _read_file(path: str) -> bytes:

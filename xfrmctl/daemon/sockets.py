@@ -135,11 +135,12 @@ class IkeSocket:
                 return _canon(socket.inet_ntop(socket.AF_INET6, blob[:16]))
         return None
 
-    def send(self, data: bytes, local: str, remote: Endpoint) -> None:
-        """Send from `local` (the IKE SA's address); errors are the caller's to log."""
+    def send(self, data: bytes, local: str, remote: Endpoint, *, raw: bool = False) -> None:
+        """Send from `local` (the IKE SA's address); errors are the caller's to log. `raw`: no
+        non-ESP marker (a NAT keepalive)."""
         if self.sock is None:
             raise OSError("socket closed")
-        payload = NON_ESP_MARKER + data if self.natt else data
+        payload = NON_ESP_MARKER + data if self.natt and not raw else data
         if self.family == AF_INET:
             info = struct.pack("@i4s4s", 0, socket.inet_pton(socket.AF_INET, local), bytes(4))
             anc = [(socket.IPPROTO_IP, IP_PKTINFO, info)]
@@ -180,3 +181,11 @@ class IkeSockets:
         if sock is None:
             raise OSError(f"no IKE socket for {local[0]} port {local[1]}")
         sock.send(data, local[0], remote)
+
+    def send_keepalive(self, local: Endpoint, remote: Endpoint) -> None:
+        """RFC 3948 §2.3: the one-byte 0xff datagram that keeps a NAT mapping of 4500 open."""
+        family = AF_INET if ipaddress.ip_address(local[0]).version == 4 else AF_INET6
+        sock = self.sockets.get((family, True))
+        if sock is None:
+            raise OSError(f"no NAT-T socket for {local[0]}")
+        sock.send(NAT_KEEPALIVE, local[0], remote, raw=True)

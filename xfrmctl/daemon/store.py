@@ -20,7 +20,9 @@ from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.transforms import Transform, junos_esp_brief
 from xfrmctl.netlink.codec import SaCounters
 from xfrmctl.state.model import (
+    ExchangeType,
     IkeSa,
+    IkeVersion,
     InactiveTunnel,
     IpsecSa,
     IpsecStatistics,
@@ -117,6 +119,7 @@ class VpnRecord:
     fail_count: int = 0
     down_reason: str | None = NOT_INITIATED
     last_attempt: float | None = None  # engine time
+    version: IkeVersion = "IKEv2"
     children: dict[int, ChildRecord] = field(default_factory=dict)
     stats_baseline: dict[int, tuple[int, int]] = field(default_factory=dict)  # spi -> bytes, pkts
 
@@ -125,6 +128,7 @@ class VpnRecord:
 class IkeRecord:
     index: int
     info: IkeEstablished
+    exchange_type: ExchangeType = "IKEv2"  # IKEv1: Main or Aggressive
     created: int = 0
     deleted: int = 0
 
@@ -156,6 +160,7 @@ class StateStore:
         establish_immediately: bool,
         local: str,
         remote: str | None,
+        version: IkeVersion = "IKEv2",
     ) -> VpnRecord:
         """Add or update a VPN's static facts; its counters and children stay."""
         rec = self.vpns.get(name)
@@ -169,6 +174,7 @@ class StateStore:
                 establish_immediately=establish_immediately,
                 local_gateway=local,
                 remote_gateway=remote or "0.0.0.0",  # noqa: S104 - Junos prints this for dynamic
+                version=version,
             )
             self.vpns[name] = rec
         else:
@@ -176,6 +182,7 @@ class StateStore:
             rec.establish_immediately = establish_immediately
             rec.local_gateway = local
             rec.remote_gateway = remote or rec.remote_gateway
+            rec.version = version
         return rec
 
     def remove_vpn(self, name: str) -> None:
@@ -213,15 +220,17 @@ class StateStore:
 
     # ---- IKE SAs
 
-    def ike_up(self, info: IkeEstablished) -> IkeRecord:
-        rec = IkeRecord(self._next_index, info)
+    def ike_up(self, info: IkeEstablished, exchange_type: ExchangeType = "IKEv2") -> IkeRecord:
+        rec = IkeRecord(self._next_index, info, exchange_type)
         self._next_index += 1
         self.ike[info.ike_sa] = rec
         return rec
 
-    def ike_rekeyed(self, old: IkeSaRef, info: IkeEstablished) -> None:
+    def ike_rekeyed(
+        self, old: IkeSaRef, info: IkeEstablished, exchange_type: ExchangeType = "IKEv2"
+    ) -> None:
         prev = self.ike.pop(old, None)
-        rec = self.ike_up(info)
+        rec = self.ike_up(info, exchange_type)
         if prev is not None:
             rec.created, rec.deleted = prev.created, prev.deleted
         for vpn in self.vpns.values():
@@ -298,7 +307,7 @@ class StateStore:
             role="Initiator" if i.initiator else "Responder",
             initiator_cookie=f"{i.ike_sa.spi_i:016x}",
             responder_cookie=f"{i.ike_sa.spi_r:016x}",
-            exchange_type="IKEv2",
+            exchange_type=rec.exchange_type,
             authentication_method=_AUTH_METHODS.get(i.auth_method, i.auth_method),
             lifetime_remaining=max(0, int(i.established_at + i.lifetime_seconds - now)),
             lifetime=i.lifetime_seconds,
@@ -310,7 +319,7 @@ class StateStore:
             flags=("IKE SA is created",),
             ipsec_sas_created=rec.created,
             ipsec_sas_deleted=rec.deleted,
-            phase2_negotiations_in_progress=None,
+            phase2_negotiations_in_progress=None if rec.exchange_type == "IKEv2" else 0,
             local_behind_nat=i.nat_local,
             remote_behind_nat=i.nat_remote,
             established_at=i.established_at + wall_offset,
@@ -366,7 +375,7 @@ class StateStore:
             remote_gateway=newest.remote,
             local_identity=ts_identity(newest.local_ts),
             remote_identity=ts_identity(newest.remote_ts),
-            version="IKEv2",
+            version=rec.version,
             df_bit=rec.df_bit if rec.df_bit in ("clear", "set", "copy") else "clear",  # type: ignore[arg-type]
             bind_interface=rec.bind_interface,
             port=port,
@@ -387,7 +396,7 @@ class StateStore:
             vpn_name=rec.name,
             local_gateway=rec.local_gateway,
             remote_gateway=remote,
-            version="IKEv2",
+            version=rec.version,
             bind_interface=rec.bind_interface,
             nego_count=rec.nego_count,
             fail_count=rec.fail_count,
