@@ -10,7 +10,9 @@ APT_PACKAGES=(
   iproute2 nftables tcpdump iputils-ping iperf3 kmod procps   # namespaces, NAT, captures, traffic
   qemu-system-x86 linux-image-amd64 busybox-static           # the lab VM (a kernel with ESP)
   strongswan-charon strongswan-swanctl                        # the interoperability peer
+  libnss3-tools libldns3 libevent-pthreads-2.1-7              # Libreswan pluto's libraries
 )
+LIBRESWAN_DIR=/opt/libreswan   # pluto unpacked, not installed (its service would hold UDP 500)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (it installs Debian packages and uses network namespaces)" >&2
@@ -23,6 +25,18 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 # strongSwan's packaged service would hold UDP 500 on the host; the lab starts its own peers.
 systemctl disable --now strongswan-starter.service >/dev/null 2>&1 || true
+
+echo "==> Libreswan pluto in $LIBRESWAN_DIR (a second interoperability peer)"
+if [ ! -x "$LIBRESWAN_DIR/usr/libexec/ipsec/pluto" ]; then
+  tmp=$(mktemp -d) && chmod 755 "$tmp"   # apt-get download runs as _apt
+  (cd "$tmp" && apt-get download -qq libreswan 2>/dev/null)
+  dpkg -x "$tmp"/libreswan_*.deb "$LIBRESWAN_DIR"
+  rm -rf "$tmp"
+fi
+missing=$(ldd "$LIBRESWAN_DIR/usr/libexec/ipsec/pluto" | grep 'not found' || true)
+if [ -n "$missing" ]; then
+  echo "setup.sh: pluto lacks libraries:" >&2; echo "$missing" >&2; exit 1
+fi
 
 echo "==> Python virtualenv in .venv"
 PYTHON=${PYTHON:-python3}

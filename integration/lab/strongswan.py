@@ -96,6 +96,7 @@ class StrongSwan:
     secrets: dict[str, Any] = field(default_factory=dict)
     process: Started | None = None
     log_levels: dict[str, int] = field(default_factory=lambda: {"ike": 2, "knl": 2, "cfg": 2})
+    charon_options: dict[str, Any] = field(default_factory=dict)  # more strongswan.conf charon.*
 
     @property
     def vici(self) -> str:
@@ -124,6 +125,7 @@ class StrongSwan:
                         **self.log_levels,
                     }
                 },
+                **self.charon_options,
             }
         }
         (self.workdir / "strongswan.conf").write_text(render_conf(conf) + "\n")
@@ -201,11 +203,13 @@ def route_based_connection(
     esp_proposals: str = "aes256gcm16-x25519",
     if_id: int = 1,
     version: int = 2,
+    aggressive: bool = False,
 ) -> dict[str, Any]:
     """A swanctl connection `vpn` with child `net`: PSK, 0/0 selectors, xfrm interface if_id."""
     return {
         "vpn": {
             "version": version,
+            **({"aggressive": "yes"} if aggressive else {}),
             "local_addrs": me,
             "remote_addrs": peer,
             "proposals": proposals,

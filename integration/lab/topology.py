@@ -75,6 +75,7 @@ class Lab:
         secrets: Mapping[str, Any],
         *,
         log_levels: Mapping[str, int] | None = None,
+        charon_options: Mapping[str, Any] | None = None,
     ) -> StrongSwan:
         peer = StrongSwan(
             ns=ns,
@@ -82,6 +83,7 @@ class Lab:
             procs=self.procs,
             connections=dict(connections),
             secrets=dict(secrets),
+            charon_options=dict(charon_options or {}),
         )
         if log_levels:
             peer.log_levels.update(log_levels)

@@ -159,8 +159,12 @@ def yaml_config(
     establish: str = "immediately",
     vpn: str = "vpn1",
     unit: int = 0,
+    version: str = "v2-only",
+    mode: str = "main",
+    gateway: dict[str, Any] | None = None,
 ) -> str:
-    """A one-VPN route-based configuration in the YAML schema (Junos keywords)."""
+    """A one-VPN route-based configuration in the YAML schema (Junos keywords); `gateway` adds
+    statements to the IKE gateway (`dead-peer-detection`, `nat-keepalive`...)."""
     ipsec_policy: dict[str, Any] = {"proposals": "P2"}
     if pfs:
         ipsec_policy["perfect-forward-secrecy"] = {"keys": pfs}
@@ -170,7 +174,7 @@ def yaml_config(
                 "proposal": {"P1": {"authentication-method": "pre-shared-keys", **ike}},
                 "policy": {
                     "IKEPOL": {
-                        "mode": "main",
+                        "mode": mode,
                         "proposals": ["P1"],
                         "pre-shared-key": {"ascii-text": psk},
                     }
@@ -180,7 +184,8 @@ def yaml_config(
                         "ike-policy": "IKEPOL",
                         "address": remote,
                         "external-interface": external,
-                        "version": "v2-only",
+                        "version": version,
+                        **(gateway or {}),
                     }
                 },
             },
