@@ -21,12 +21,12 @@ from typing import Any
 
 from xfrmctl.daemon.store import ts_identity
 from xfrmctl.keying.ikev1 import EngineError as Ikev1EngineError
-from xfrmctl.keying.ikev1 import ExchangeMode, Ikev1Engine, Ikev1PeerConfig
+from xfrmctl.keying.ikev1 import Ikev1Engine, Ikev1PeerConfig
 from xfrmctl.keying.ikev1.session import IsakmpSa, State
 from xfrmctl.keying.ikev2.actions import Action, Endpoint, IkeSaRef
 from xfrmctl.keying.ikev2.engine import EngineError, Ikev2Engine
 from xfrmctl.keying.ikev2.settings import PeerConfig, Rng
-from xfrmctl.state.model import ExchangeType, IkeVersion, Phase2Negotiation
+from xfrmctl.state.model import IkeVersion, Phase2Negotiation
 
 ISAKMP_HEADER = 28
 _VERSION_OCTET = 17
@@ -79,12 +79,6 @@ class Engines:
 
     def version(self, peer: str) -> IkeVersion:
         return "IKEv1" if peer in self.v1.peers else "IKEv2"
-
-    def exchange_type(self, peer: str) -> ExchangeType:
-        p = self.v1.peers.get(peer)
-        if p is None:
-            return "IKEv2"
-        return "Aggressive" if p.mode is ExchangeMode.AGGRESSIVE else "Main"
 
     def reqid_for(self, peer: str, child: str) -> int:
         return self.v2.ctx.reqid_for(peer, child)

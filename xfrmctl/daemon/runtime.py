@@ -95,7 +95,7 @@ from xfrmctl.netlink.port import (
 from xfrmctl.nhtb.sync import NhtbSync
 from xfrmctl.nhtb.table import LearnOutcome, show_entries, static_bindings
 from xfrmctl.state.codec import JsonValue, to_json
-from xfrmctl.state.model import ExchangeType, IkeSa, Phase2Negotiation, Snapshot
+from xfrmctl.state.model import IkeSa, Phase2Negotiation, Snapshot
 from xfrmctl.state.query import (
     ActionResult,
     ClearIkeSa,
@@ -456,10 +456,6 @@ class Daemon:
             version="IKEv2" if gw_cfg is not None and gw_cfg.version == "v2-only" else "IKEv1",
         )
 
-    def engine_exchange_type(self, peer: str) -> ExchangeType:
-        """`Main`/`Aggressive` for an IKEv1 gateway, `IKEv2` otherwise."""
-        return self.engine.exchange_type(peer) if self.engine is not None else "IKEv2"
-
     def _vpn(self, name: str) -> VpnPlan | None:
         return self.plan.vpns.get(name) if self.plan is not None else None
 
@@ -589,13 +585,12 @@ class Daemon:
             await self._delete_child(action)
         elif isinstance(action, IkeEstablished):
             self._dpd_add(action.ike_sa, action.peer)
-            rec = self.store.ike_up(action, self.engine_exchange_type(action.peer))
+            rec = self.store.ike_up(action)
             self.log.info("IKE SA established", peer=action.peer, ike_sa=str(action.ike_sa),
                           index=rec.index, remote=action.remote[0], port=action.remote[1],
-                          initiator=action.initiator)  # fmt: skip
+                          initiator=action.initiator, exchange=action.exchange_type)  # fmt: skip
         elif isinstance(action, IkeRekeyed):
-            self.store.ike_rekeyed(action.old, action.established,
-                                   self.engine_exchange_type(action.peer))  # fmt: skip
+            self.store.ike_rekeyed(action.old, action.established)
             gateway = self._dpd_peers.pop(action.old, None)
             if gateway is not None:
                 self._dpd_peers[action.new] = gateway

@@ -128,9 +128,13 @@ class VpnRecord:
 class IkeRecord:
     index: int
     info: IkeEstablished
-    exchange_type: ExchangeType = "IKEv2"  # IKEv1: Main or Aggressive
     created: int = 0
     deleted: int = 0
+
+    @property
+    def exchange_type(self) -> ExchangeType:
+        """As the engine negotiated it: IKEv2, or IKEv1's Main / Aggressive."""
+        return self.info.exchange_type
 
 
 class StateStore:
@@ -220,17 +224,17 @@ class StateStore:
 
     # ---- IKE SAs
 
-    def ike_up(self, info: IkeEstablished, exchange_type: ExchangeType = "IKEv2") -> IkeRecord:
-        rec = IkeRecord(self._next_index, info, exchange_type)
+    def ike_up(self, info: IkeEstablished) -> IkeRecord:
+        rec = IkeRecord(self._next_index, info)
         self._next_index += 1
         self.ike[info.ike_sa] = rec
         return rec
 
     def ike_rekeyed(
-        self, old: IkeSaRef, info: IkeEstablished, exchange_type: ExchangeType = "IKEv2"
+        self, old: IkeSaRef, info: IkeEstablished
     ) -> None:
         prev = self.ike.pop(old, None)
-        rec = self.ike_up(info, exchange_type)
+        rec = self.ike_up(info)
         if prev is not None:
             rec.created, rec.deleted = prev.created, prev.deleted
         for vpn in self.vpns.values():
@@ -307,7 +311,7 @@ class StateStore:
             role="Initiator" if i.initiator else "Responder",
             initiator_cookie=f"{i.ike_sa.spi_i:016x}",
             responder_cookie=f"{i.ike_sa.spi_r:016x}",
-            exchange_type=rec.exchange_type,
+            exchange_type=i.exchange_type,
             authentication_method=_AUTH_METHODS.get(i.auth_method, i.auth_method),
             lifetime_remaining=max(0, int(i.established_at + i.lifetime_seconds - now)),
             lifetime=i.lifetime_seconds,

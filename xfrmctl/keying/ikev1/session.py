@@ -435,7 +435,9 @@ class IsakmpSa:
         self.expire_at = now + life
         self.engine.count("phase 1 established")
         est = IkeEstablished(
-            ike_sa=self.ref, peer=self.peer.name, initiator=self.initiator, local=self.local,
+            ike_sa=self.ref, peer=self.peer.name, initiator=self.initiator,
+            exchange_type="Main" if self.mode is ExchangeMode.MAIN else "Aggressive",
+            local=self.local,
             remote=self.remote, local_id=str(self._own_identity()),
             remote_id=str(self.remote_id), local_id_type=self._own_identity().kind,
             remote_id_type=self.remote_id.kind if self.remote_id else "any",

@@ -20,6 +20,7 @@ from ipaddress import IPv4Address, IPv6Address
 from xfrmctl.dpd.actions import DownReason
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.transforms import Transform
+from xfrmctl.state.model import ExchangeType
 
 Endpoint = tuple[str, int]
 
@@ -151,6 +152,7 @@ class IkeEstablished:
     ike_sa: IkeSaRef
     peer: str  # peer configuration name
     initiator: bool
+    exchange_type: ExchangeType  # Junos `Exchange type`: IKEv2, or IKEv1's Main / Aggressive
     local: Endpoint
     remote: Endpoint
     local_id: str

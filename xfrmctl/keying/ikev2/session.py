@@ -563,6 +563,7 @@ class Ikev2Session:
             ike_sa=self.ref,
             peer=self.peer.name,
             initiator=self.initiator,
+            exchange_type="IKEv2",
             local=self.local,
             remote=self.remote,
             local_id=str(own),
