@@ -344,6 +344,7 @@ class Daemon:
                 await self.kernel.delete_link(name)
         self._links.clear()
         self._routes.clear()
+        self._addresses.clear()
         self.sockets.close(self.loop)
         if self.echo is not None:
             self.echo.close()
@@ -366,18 +367,38 @@ class Daemon:
                     self.log.error("cannot create interface", interface=itf.name, error=str(exc))
                     continue
                 await self.kernel.change_xfrm_interface(
-                    itf.name, if_id=itf.if_id, underlying=itf.underlying
+                    itf.name, if_id=itf.if_id, underlying=itf.underlying, mtu=itf.mtu
                 )
             if itf.name not in self._links:
                 self._links.append(itf.name)
-            for addr in itf.addresses:
-                try:
-                    await self.kernel.add_address(itf.name, addr)
-                except NetlinkError as exc:
-                    if exc.code != errno.EEXIST:
-                        self.log.error("cannot add address", interface=itf.name, address=addr,
-                                       error=str(exc))  # fmt: skip
+            await self._apply_addresses(itf.name, itf.addresses)
             await self.kernel.change_xfrm_interface(itf.name, up=True)
+
+    async def _apply_addresses(self, dev: str, addresses: tuple[str, ...]) -> None:
+        """The unit's addresses become exactly the configured ones: those we gave it before and
+        the file no longer has go first (a changed primary would take new secondaries of its
+        subnet with it), then the new ones are added."""
+        wanted = list(dict.fromkeys(str(ipaddress.ip_interface(a)) for a in addresses))
+        for addr in [a for d, a in self._addresses if d == dev and a not in wanted]:
+            try:
+                await self.kernel.delete_address(dev, addr)
+            except NetlinkError as exc:
+                if exc.code not in _GONE:
+                    self.log.error("cannot remove address", interface=dev, address=addr,
+                                   error=str(exc))  # fmt: skip
+                    continue
+            self._addresses.remove((dev, addr))
+            self.log.info("address removed", interface=dev, address=addr)
+        for addr in wanted:
+            try:
+                await self.kernel.add_address(dev, addr)
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    self.log.error("cannot add address", interface=dev, address=addr,
+                                   error=str(exc))  # fmt: skip
+                    continue
+            if (dev, addr) not in self._addresses:
+                self._addresses.append((dev, addr))
 
     async def _apply_routes(self, plan: Plan) -> None:
         for route in plan.routes:
@@ -1279,6 +1300,7 @@ class Daemon:
                 await self.kernel.delete_link(unit)
             if unit in self._links:
                 self._links.remove(unit)
+            self._addresses = [(d, a) for d, a in self._addresses if d != unit]
         for key in (*change.routes.removed, *change.routes.changed_names()):
             for dst, dev in list(self._routes):
                 if key.endswith(dst):
