@@ -17,6 +17,9 @@ from xfrmctl.control import DEFAULT_SOCKET_PATH
 from xfrmctl.daemon import logs
 from xfrmctl.daemon.notify import Notifier
 
+# `--lab-lifetime-floor` cannot go below this: rekeys must leave time for their exchanges.
+LAB_LIFETIME_FLOOR_MIN = 10
+
 if TYPE_CHECKING:
     from xfrmctl.netlink.port import KernelPort
 
@@ -53,11 +56,17 @@ async def _netlink_kernel() -> KernelPort:
     return await NetlinkKernel.open()
 
 
-async def _main(config: str, socket_path: str, fake: dict[str, list[str]] | None) -> int:
+async def _main(
+    config: str,
+    socket_path: str,
+    fake: dict[str, list[str]] | None,
+    lifetime_floor: int | None = None,
+) -> int:
     from xfrmctl.daemon.runtime import Daemon, ReloadRefused  # noqa: PLC0415
 
     kernel = await (_fake_kernel(fake) if fake is not None else _netlink_kernel())
-    daemon = Daemon(config, kernel, socket_path=socket_path, notifier=Notifier())
+    daemon = Daemon(config, kernel, socket_path=socket_path, notifier=Notifier(),
+                    lifetime_floor=lifetime_floor)  # fmt: skip
     try:
         await daemon.run()
     except ReloadRefused as exc:
@@ -71,7 +80,7 @@ async def _main(config: str, socket_path: str, fake: dict[str, list[str]] | None
     return 0
 
 
-def daemon_command(
+def daemon_command(  # noqa: PLR0917 - one parameter per command-line option (typer)
     config: str = typer.Option(..., "--config", "-c", help="Configuration file (YAML or Junos)."),
     socket_path: str = typer.Option(
         DEFAULT_SOCKET_PATH, "--socket", help="Control socket to create."
@@ -81,13 +90,21 @@ def daemon_command(
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     log_format: str = typer.Option("auto", "--log-format", help="auto, json or console."),
+    lab_lifetime_floor: int | None = typer.Option(
+        None,
+        "--lab-lifetime-floor",
+        min=LAB_LIFETIME_FLOOR_MIN,
+        max=179,
+        help="Lab and testing only: accept lifetime-seconds down to this many seconds "
+        "(the Junos minimum is 180) to watch rekeys in minutes. Logged as a warning.",
+    ),
 ) -> None:
     """Run the IKE daemon in the foreground until SIGTERM/SIGINT; SIGHUP reloads."""
     if log_format not in ("auto", "json", "console"):
         raise typer.BadParameter("must be auto, json or console", param_hint="--log-format")
     logs.configure(level=log_level, json=None if log_format == "auto" else log_format == "json")
     fake = host_addresses() if fake_kernel else None
-    raise typer.Exit(asyncio.run(_main(config, socket_path, fake)))
+    raise typer.Exit(asyncio.run(_main(config, socket_path, fake, lab_lifetime_floor)))
 
 
 def register(app: typer.Typer) -> None:

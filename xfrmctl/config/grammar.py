@@ -24,6 +24,7 @@ from xfrmctl.config.values import (
     InterfaceAddress,
     JunosInterface,
     Keyword,
+    Lifetime,
     LinuxInterface,
     Name,
     NextHop,
@@ -142,7 +143,7 @@ IKE_PROPOSAL = Container(
         "dh-group": Leaf(Algorithm("dh-group")),
         "authentication-algorithm": Leaf(Algorithm("ike-authentication")),
         "encryption-algorithm": Leaf(Algorithm("ike-encryption")),
-        "lifetime-seconds": Leaf(Int(180, 86400), default=28800),
+        "lifetime-seconds": Leaf(Lifetime(180, 86400), default=28800),
     }
 )
 
@@ -244,7 +245,7 @@ IPSEC_PROPOSAL = Container(
         "protocol": Leaf(Keyword(("esp", "ah")), default="esp"),
         "authentication-algorithm": Leaf(Algorithm("ipsec-authentication")),
         "encryption-algorithm": Leaf(Algorithm("ipsec-encryption")),
-        "lifetime-seconds": Leaf(Int(180, 86400), default=3600),
+        "lifetime-seconds": Leaf(Lifetime(180, 86400), default=3600),
         "lifetime-kilobytes": Leaf(Int(64, 1048576)),
     }
 )

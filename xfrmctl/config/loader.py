@@ -108,8 +108,12 @@ def load_text(
     file: str = "<config>",
     fmt: str | None = None,
     interface_map: Mapping[str, str] | None = None,
+    *,
+    lifetime_floor: int | None = None,
 ) -> LoadResult:
-    """Parse and check `text`; `interface_map` (Junos -> Linux names) overrides the file's."""
+    """Parse and check `text`; `interface_map` (Junos -> Linux names) overrides the file's.
+
+    `lifetime_floor` (lab and testing only) lowers the minimum of `lifetime-seconds`."""
     diags = Diagnostics()
     fmt = fmt or detect_format(text, file)
     statements = expand_groups(parse_statements(text, file, fmt, diags), diags)
@@ -118,7 +122,7 @@ def load_text(
     syntax_ok = not diags.has_errors()
     mapping = _file_interface_map(statements)
     mapping.update(interface_map or {})
-    ctx = ParseContext(interface_map=mapping)
+    ctx = ParseContext(interface_map=mapping, lifetime_floor=lifetime_floor)
     root = new_root(ROOT, file)
     builder = TreeBuilder(root, ctx, diags)
     for statement in statements:
@@ -140,6 +144,8 @@ def load_file(
     path: str | Path,
     fmt: str | None = None,
     interface_map: Mapping[str, str] | None = None,
+    *,
+    lifetime_floor: int | None = None,
 ) -> LoadResult:
     """Read and check one file; an unreadable file is a diagnostic, not an exception."""
     name = str(path)
@@ -158,7 +164,7 @@ def load_file(
             None,
             [Diagnostic(Severity.ERROR, "not UTF-8 text", Location(name, line))],
         )
-    return load_text(text, name, fmt, interface_map)
+    return load_text(text, name, fmt, interface_map, lifetime_floor=lifetime_floor)
 
 
 def load_config(

@@ -35,6 +35,9 @@ class ParseContext:
 
     interface_map: dict[str, str] = field(default_factory=dict)
     used_mappings: set[str] = field(default_factory=set)
+    # Lab and testing only (`xfrmctl daemon --lab-lifetime-floor`): the lowest `lifetime-seconds`
+    # accepted instead of the Junos minimum, so rekeying can be watched in minutes.
+    lifetime_floor: int | None = None
 
 
 class ValueType(Protocol):
@@ -67,6 +70,16 @@ class Int(_Plain):
 
     def describe(self) -> str:
         return f"a number in range {self.low}..{self.high}"
+
+
+@dataclass(frozen=True)
+class Lifetime(Int):
+    """`lifetime-seconds`: a range whose minimum only a lab daemon lowers (`lifetime_floor`)."""
+
+    def parse(self, word: str, ctx: ParseContext) -> object:
+        floor = ctx.lifetime_floor
+        low = self.low if floor is None else min(self.low, floor)
+        return Int(low, self.high).parse(word, ctx)
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,11 @@ class Daemon:
         notifier: Notifier | None = None,
         ike_port: int = 500,
         natt_port: int = 4500,
+        lifetime_floor: int | None = None,
     ) -> None:
         self.config_path = config_path
+        # lab and testing only (`--lab-lifetime-floor`): lifetimes below the Junos minimum
+        self.lifetime_floor = lifetime_floor
         self.kernel = kernel
         self.socket_path = socket_path
         self.rng = rng
@@ -201,7 +204,7 @@ class Daemon:
     # ------------------------------------------------------------------ start / stop
 
     def _load(self) -> Config:
-        result = load_file(self.config_path)
+        result = load_file(self.config_path, lifetime_floor=self.lifetime_floor)
         for d in result.warnings:
             self.log.warning("configuration warning", diagnostic=str(d))
         if result.config is None:
@@ -223,6 +226,9 @@ class Daemon:
         """Everything up to READY; raises on a configuration or kernel failure."""
         self._loop = asyncio.get_running_loop()
         self.wall_offset = time.time() - self.loop.time()
+        if self.lifetime_floor is not None:
+            self.log.warning("lab setting: lifetime-seconds below the Junos minimum accepted",
+                             lifetime_floor=self.lifetime_floor)  # fmt: skip
         config = self._load()
         await self._remove_stale(config)
         plan = build_plan(config, await self._interface_addresses(config), _read_file)

@@ -21,7 +21,14 @@ from xfrmctl.keying.ikev2.child import ChildState
 from xfrmctl.keying.ikev2.engine import EngineError, Ikev2Engine
 from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.session import Phase
-from xfrmctl.keying.ikev2.settings import ChildConfig, ConfigError, EngineSettings, Mode, PskAuth
+from xfrmctl.keying.ikev2.settings import (
+    MIN_LIFETIME_SECONDS,
+    ChildConfig,
+    ConfigError,
+    EngineSettings,
+    Mode,
+    PskAuth,
+)
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.message import parse_message
 from xfrmctl.keying.payloads import NotifyPayload
@@ -504,11 +511,11 @@ def test_settings_reject_nonsense(h):
     with pytest.raises(ConfigError):
         ChildConfig("")
     with pytest.raises(ConfigError):
-        ChildConfig("x", lifetime_seconds=10)
+        ChildConfig("x", lifetime_seconds=MIN_LIFETIME_SECONDS - 1)
     with pytest.raises(ConfigError):
         ChildConfig("x", rekey_margin=0.6, rekey_jitter=0.5)
     with pytest.raises(ConfigError):
-        h.psk_peer("p", A[0], B[0], lifetime_seconds=60)
+        h.psk_peer("p", A[0], B[0], lifetime_seconds=MIN_LIFETIME_SECONDS - 1)
     with pytest.raises(ConfigError):
         h.psk_peer("p", A[0], B[0], fragment_size=100)
     peer = h.psk_peer("p", A[0], B[0])

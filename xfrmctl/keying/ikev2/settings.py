@@ -59,6 +59,12 @@ class CertAuth:
 Auth = PskAuth | CertAuth
 
 
+# The engine's own floor for SA lifetimes: a rekey needs time for its exchange. Operators get the
+# Junos minimum (180 s) from the configuration checks; only a lab daemon
+# (`--lab-lifetime-floor`) configures lifetimes between the two.
+MIN_LIFETIME_SECONDS = 10
+
+
 class Mode(StrEnum):
     TUNNEL = "tunnel"
     TRANSPORT = "transport"
@@ -93,8 +99,8 @@ class ChildConfig:
             raise ConfigError(f"child {self.name}: traffic selectors are required")
         if not self.proposals:
             raise ConfigError(f"child {self.name}: no proposals")
-        if self.lifetime_seconds < 60:
-            raise ConfigError(f"child {self.name}: lifetime below 60 s")
+        if self.lifetime_seconds < MIN_LIFETIME_SECONDS:
+            raise ConfigError(f"child {self.name}: lifetime below {MIN_LIFETIME_SECONDS} s")
         if not 0 <= self.rekey_margin < 1 or not 0 <= self.rekey_jitter < 1:
             raise ConfigError(f"child {self.name}: rekey margin/jitter out of range")
         if self.rekey_margin + self.rekey_jitter >= 1:
@@ -139,8 +145,8 @@ class PeerConfig:
             raise ConfigError("peer needs a name")
         if not self.proposals:
             raise ConfigError(f"peer {self.name}: no IKE proposals")
-        if self.lifetime_seconds < 180:
-            raise ConfigError(f"peer {self.name}: IKE lifetime below 180 s")
+        if self.lifetime_seconds < MIN_LIFETIME_SECONDS:
+            raise ConfigError(f"peer {self.name}: IKE lifetime below {MIN_LIFETIME_SECONDS} s")
         if self.rekey_margin + self.rekey_jitter >= 1 or self.rekey_margin < 0:
             raise ConfigError(f"peer {self.name}: rekey margin plus jitter must be below 1")
         if self.fragment_size < 576:
