@@ -81,6 +81,7 @@ from xfrmctl.netlink.codec import (
     XfrmExpire,
     XfrmMapping,
     XfrmPolicy,
+    XfrmState,
 )
 from xfrmctl.netlink.constants import AF_INET, AF_INET6, XfrmMsg
 from xfrmctl.netlink.errors import NetlinkError
@@ -167,6 +168,9 @@ class Daemon:
         self._addresses: list[tuple[str, str]] = []
         self._routes: list[tuple[str, str]] = []
         self._counters: dict[int, SaCounters] = {}
+        # responder of a rekey: new child -> (the child it replaces, its outbound SA not yet
+        # installed); the old child's deletion installs it
+        self._deferred_out: dict[int, tuple[int, XfrmState]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.wall_offset = 0.0
         self._idle = asyncio.Event()
@@ -350,6 +354,7 @@ class Daemon:
                 await self.kernel.delete_link(name)
         self._links.clear()
         self._routes.clear()
+        self._deferred_out.clear()
         self._addresses.clear()
         self.sockets.close(self.loop)
         if self.echo is not None:
@@ -672,12 +677,25 @@ class Daemon:
             self._delete_via_engine(action.unique_id)
             return
         inbound, outbound = kernel_ops.child_states(action, df_bit=vpn.df_bit)
+        # IKEv2 responder of a rekey: the peer installs its inbound SA only when our answer
+        # arrives, so our new outbound SA waits until the old SA is deleted (as strongSwan
+        # does); until then the kernel keeps sending on the old one, which the peer accepts.
+        # (IKEv1's quick-mode responder installs after the initiator's last message.)
+        defer = (action.rekey_of is not None and not action.initiator
+                 and action.rekey_of in rec.children
+                 and self.engine is not None
+                 and self.engine.version(vpn.gateway) == "IKEv2")  # fmt: skip
         try:
             await self.kernel.add_sa(inbound)
-            await self.kernel.add_sa(outbound)
+            if defer:
+                assert action.rekey_of is not None
+                self._deferred_out[action.unique_id] = (action.rekey_of, outbound)
+            else:
+                await self.kernel.add_sa(outbound)
             await self._install_vpn_policies(vpn, action.local, action.remote)
         except NetlinkError as exc:
             log.error("cannot install child SA", error=str(exc))
+            self._deferred_out.pop(action.unique_id, None)
             with contextlib.suppress(NetlinkError):
                 await self.kernel.delete_sa(inbound.daddr, inbound.spi)
             self.store.failed([action.child], f"kernel refused the SA: {exc}")
@@ -708,7 +726,8 @@ class Daemon:
                                       vpn=mon if direction == "in" else None,
                                       child=child, idle_time=idle_time)  # fmt: skip
         log.info("child SA installed", remote=action.remote, encap=action.encap is not None,
-                 rekey=action.rekey_of is not None, algorithm=action.encr.name)  # fmt: skip
+                 rekey=action.rekey_of is not None, algorithm=action.encr.name,
+                 outbound_deferred=defer)  # fmt: skip
 
     def _delete_via_engine(self, unique_id: int) -> None:
         if self.engine is None:
@@ -717,6 +736,7 @@ class Daemon:
             self._enqueue(self.engine.delete_child(unique_id, self.now()))
 
     async def _delete_child(self, action: DeleteChild) -> None:
+        await self._install_deferred_outbound(action)
         for dst, spi in ((action.local, action.spi_in), (action.remote, action.spi_out)):
             try:
                 await self.kernel.delete_sa(dst, spi, kernel_ops.ip_protocol(action.protocol))
@@ -739,6 +759,24 @@ class Daemon:
                       spi_in=f"{action.spi_in:08x}", reason=str(action.reason))  # fmt: skip
         if action.reason not in (Reason.REKEYED, Reason.REDUNDANT):
             self._schedule_retry([action.child])
+
+    async def _install_deferred_outbound(self, action: DeleteChild) -> None:
+        """A rekeyed SA goes: the outbound half of its successor takes over first, so traffic
+        always has an outbound SA. A successor deleted before that never installs it."""
+        for uid, (old, outbound) in list(self._deferred_out.items()):
+            if action.unique_id not in (uid, old):
+                continue
+            del self._deferred_out[uid]
+            if uid == action.unique_id:
+                continue
+            try:
+                await self.kernel.add_sa(outbound)
+            except NetlinkError as exc:
+                self.log.error("cannot install the outbound SA of a rekey", vpn=action.child,
+                               spi_out=f"{outbound.spi:08x}", error=str(exc))  # fmt: skip
+            else:
+                self.log.info("outbound SA switched", vpn=action.child,
+                              spi_out=f"{outbound.spi:08x}")  # fmt: skip
 
     # ------------------------------------------------------------------ kernel events
 
