@@ -210,3 +210,27 @@ def test_multipoint_unit_maps_to_nhtb_inputs() -> None:
         ("192.168.9.0/24", "st0.0", "10.0.0.2"),
     ]
     assert plan.unusable == {}
+
+
+def test_trusted_ca_use_all_trusts_every_ca_profile(tmp_path: Path) -> None:
+    ca, host, key, _ = _ec_certificates(tmp_path)
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(host.read_bytes())  # any second CA file
+    text = (DATA / "base.set").read_text()
+    text = text.replace("authentication-method pre-shared-keys",
+                        "authentication-method ecdsa-signatures-256")  # fmt: skip
+    text = "\n".join(ln for ln in text.splitlines() if "pre-shared-key" not in ln) + "\n"
+    text += (
+        "set security ike policy IKEPOL certificate local-certificate gw1\n"
+        "set security ike policy IKEPOL certificate trusted-ca use-all\n"
+        f"set xfrmctl certificate gw1 file {host}\n"
+        f"set xfrmctl certificate gw1 key {key}\n"
+        f"set xfrmctl ca-profile lab file {ca}\n"
+        f"set xfrmctl ca-profile other file {other}\n"
+    )
+    config = load_text(text, "cert.set").require()
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24",)}, lambda p: Path(p).read_bytes())
+    assert plan.unusable == {}
+    [peer] = plan.peers
+    assert isinstance(peer.auth, CertAuth)
+    assert peer.auth.ca_certificates == (ca.read_bytes(), other.read_bytes())

@@ -46,6 +46,10 @@ SOFT_GAP_JITTER_SECONDS = 60
 SOFT_GAP_MAX_FRACTION = 0.5
 
 
+# `certificate trusted-ca use-all` (as no trusted-ca): every `xfrmctl ca-profile` is trusted
+TRUST_ALL_CAS = "use-all"
+
+
 class MappingError(ValueError):
     """A part of the configuration the daemon cannot run; the message is operator text."""
 
@@ -252,7 +256,7 @@ def _cert_auth(config: Config, policy: cm.IkePolicy, read_file: FileReader | Non
             f"{where}: certificate {cert.local_certificate!r} needs "
             f"`xfrmctl certificate {cert.local_certificate} file F key K`"
         )
-    if cert.trusted_ca is not None:
+    if cert.trusted_ca is not None and cert.trusted_ca != TRUST_ALL_CAS:
         profiles = [config.ca_profiles.get(cert.trusted_ca)]
         if profiles[0] is None:
             raise MappingError(f"{where}: no xfrmctl ca-profile {cert.trusted_ca!r}")
