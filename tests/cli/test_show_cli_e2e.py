@@ -329,3 +329,28 @@ def test_pipes_refuse_json(daemon):
         "                     ^",
         "error: pipes apply to text, not to --json",
     ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "show security ike security-associations",
+        "show security ike security-associations detail",
+        "show security ipsec security-associations",
+        "show security ipsec security-associations brief",
+        "show security ipsec security-associations detail",
+        "show security ipsec statistics",
+        "show security ipsec inactive-tunnels",
+        "show security ipsec inactive-tunnels detail",
+        "show security ipsec next-hop-tunnels",
+    ],
+)
+def test_every_show_has_json_with_named_fields_only(daemon, line):
+    text = _run(daemon, line)
+    assert text.exit_code == 0 and text.stdout.strip(), text.stdout
+    result = _run(daemon, line, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict) and data
+    every = {k for table in OUTPUT_FIELDS.values() for k in table}
+    assert _keys(data) <= every, _keys(data) - every

@@ -39,9 +39,11 @@ RECORDS = [
     model.IpsecStatistics,
     model.InactiveTunnel,
     model.NhtbEntry,
+    query.IkeSaView,
     query.IpsecSaView,
     query.IpsecStatisticsView,
     query.InactiveTunnelsView,
+    query.NextHopTunnelsView,
 ]
 
 

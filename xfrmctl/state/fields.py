@@ -149,6 +149,9 @@ OUTPUT_FIELDS: Final[Mapping[str, Mapping[str, FieldName]]] = {
         "flag": F("Flag", column="Flag"),
         "tunnel_id": F(None),
     },
+    "IkeSaView": {
+        "ike_security_associations": F(None),
+    },
     "IpsecSaView": {
         "total_active_tunnels": F("Total active tunnels"),
         "tunnels": F(None),
@@ -163,6 +166,9 @@ OUTPUT_FIELDS: Final[Mapping[str, Mapping[str, FieldName]]] = {
             "Total inactive tunnels with establish immediately"
         ),
         "tunnels": F(None),
+    },
+    "NextHopTunnelsView": {
+        "next_hop_tunnels": F(None),
     },
 }
 
