@@ -32,6 +32,8 @@ security {
     assert [str(d) for d in result.diagnostics] == [
         "t.conf:6: error: security ike gateway GW ike-policy IKE POL: invalid IKE policy name: "
         "use up to 63 letters, digits and - _ . : @ / +",
+        "t.conf:7: warning: security ike gateway GW address: not realised yet: backup gateways "
+        "are not tried; only 198.51.100.2 is used",
         "t.conf:8: warning: security ike gateway GW dead-peer-detection: inactive, not applied",
     ]
 

@@ -31,6 +31,7 @@ FIXTURES = [
     "natt-initiator.set",
     "natt-policy-based.set",
     "ipv6-policy-based.set",
+    "manual-ipv6.set",
     "vr-st0.set",
     "alarms.set",
     "spec-4.9-display.conf",
@@ -213,3 +214,25 @@ def test_spec_display_example_reprints_in_the_same_layout(data_dir: Path) -> Non
     written = [line for line in text.splitlines() if "external-interface" not in line]
     key_line = "            pre-shared-key ascii-text SECRET-DATA-REMOVED; ## SECRET-DATA"
     assert written == [key_line if "ascii-text" in line else line for line in expected]
+
+
+def test_manual_ipv6_example(data_dir: Path) -> None:
+    result = load(data_dir, "manual-ipv6.set")
+    manual = result.require().vpns["vpn-sunnyvale"].manual
+    assert manual is not None
+    assert (str(manual.gateway), manual.spi, manual.protocol, manual.external_interface) == (
+        "1212::1112",
+        12435,
+        "esp",
+        "eth14",
+    )
+    assert [f"{d.location.line}: {d.path}: {d.message}" for d in result.diagnostics] == [
+        "2: security ipsec vpn vpn-sunnyvale manual authentication algorithm: hmac-md5-96 is a "
+        "legacy algorithm (weak); accepted for interoperability only",
+        "2: security ipsec vpn vpn-sunnyvale: no bind-interface and no security policy tunnels "
+        "to it: the VPN carries no traffic",
+        "2: security ipsec vpn vpn-sunnyvale manual: not realised yet: manual SAs are not "
+        "installed yet",
+        "3: security ipsec vpn vpn-sunnyvale manual encryption algorithm: 3des-cbc is a legacy "
+        "algorithm (weak); accepted for interoperability only",
+    ]

@@ -16,6 +16,7 @@ from xfrmctl.daemon.mapping import build_plan, multipoint_units, multipoint_vpns
 from xfrmctl.keying import transforms as t
 from xfrmctl.keying.constants import ProtocolId
 from xfrmctl.keying.ikev1.settings import ExchangeMode, Phase1Proposal
+from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.settings import CertAuth, PskAuth
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.nhtb.planner import MultipointUnit
@@ -234,3 +235,19 @@ def test_trusted_ca_use_all_trusts_every_ca_profile(tmp_path: Path) -> None:
     [peer] = plan.peers
     assert isinstance(peer.auth, CertAuth)
     assert peer.auth.ca_certificates == (ca.read_bytes(), other.read_bytes())
+
+
+def test_general_ikeid_accepts_any_peer_identity() -> None:
+    text = (DATA / "base.set").read_text()
+    extra = (
+        "set security ike gateway GW remote-identity hostname peer.example\n"
+        "set security ike gateway GW general-ikeid\n"
+    )
+    plain = build_plan(load_text(text, "a.set").require(), {"eth0": ("198.51.100.1/24",)})
+    assert plain.peers[0].remote_id is None  # the peer's address is expected
+    result = load_text(text + extra, "b.set")
+    assert [d.message for d in result.warnings] == []
+    plan = build_plan(result.require(), {"eth0": ("198.51.100.1/24",)})
+    [peer] = plan.peers
+    assert peer.remote_id == Identity.any()
+    assert peer.expected_remote_id.matches(Identity.parse("anything.example"))

@@ -211,6 +211,19 @@ def _gateway(config: Config, g: IkeGateway, diags: Diagnostics) -> None:
         diags.error(g.origin.location, path, "address or dynamic is required")
     if g.addresses and g.dynamic is not None:
         diags.error(g.origin.location, path, "address and dynamic are mutually exclusive")
+    if len(g.addresses) > 1:
+        diags.warning(
+            g.origin.of("address"),
+            f"{path} address",
+            f"not realised yet: backup gateways are not tried; only {g.addresses[0]} is used",
+        )
+    if g.addresses and isinstance(g.addresses[0], str):
+        diags.warning(
+            g.origin.of("address"),
+            f"{path} address {g.addresses[0]}",
+            "not realised yet: host names are not resolved; the VPNs on this gateway stay down "
+            "(configure the peer's IP address)",
+        )
     if g.local_address is not None:
         for address in g.addresses:
             if isinstance(address, str):
@@ -258,6 +271,12 @@ def _ipsec_proposal(p: IpsecProposal, diags: Diagnostics) -> None:
             )
         if p.authentication_algorithm is None:
             diags.error(p.origin.location, path, "authentication-algorithm is required for AH")
+        diags.warning(
+            p.origin.of("protocol"),
+            f"{path} protocol",
+            "not realised yet: AH is not negotiated by IKE; VPNs using this proposal stay down "
+            "(use protocol esp)",
+        )
     elif p.encryption_algorithm is None:
         diags.error(p.origin.location, path, "encryption-algorithm is required for ESP")
     elif algorithms.is_aead(p.encryption_algorithm):
@@ -339,6 +358,13 @@ def _vpn(config: Config, v: Vpn, diags: Diagnostics) -> None:
                 f"IPsec policy '{v.ike.ipsec_policy}' is not defined",
             )
         proxy = v.ike.proxy_identity
+        if proxy is not None and proxy.service != "any":
+            diags.warning(
+                v.origin.of("ike.proxy-identity.service"),
+                f"{path} ike proxy-identity service",
+                f"not realised yet: service {proxy.service} is not negotiated; the proxy "
+                "identity protects every protocol and port (service any)",
+            )
         if proxy is not None and proxy.local.version != proxy.remote.version:
             diags.error(
                 v.origin.of("ike.proxy-identity"),

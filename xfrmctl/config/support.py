@@ -11,6 +11,11 @@ from collections.abc import Iterator
 from xfrmctl.config.errors import Diagnostics, Location
 from xfrmctl.config.tree import Block, FlagSet, NamedItems, Value
 
+NO_FILTERING = (
+    "xfrmctl does no packet filtering: traffic is not dropped by this policy; "
+    "filter with nftables"
+)
+
 NOT_REALISED: dict[tuple[str, ...], str] = {
     ("security", "ike", "respond-bad-spi"): "bad-SPI responses are not sent yet",
     ("security", "ike", "traceoptions"): (
@@ -20,7 +25,9 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
         "dynamic (remote-access) peers are not supported yet; configure the peer's address"
     ),
     ("security", "ike", "gateway", "*", "xauth"): "XAuth is not supported",
-    ("security", "ike", "gateway", "*", "general-ikeid"): "general-ikeid is not applied yet",
+    ("security", "ike", "gateway", "*", "nat-keepalive"): (
+        "the NAT keepalive interval is not configurable yet (20 s is used)"
+    ),
     ("security", "ike", "gateway", "*", "no-nat-traversal"): (
         "NAT traversal cannot be disabled yet"
     ),
@@ -39,6 +46,15 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("routing-options", "rib", "*", "static", "route", "*", "qualified-next-hop"): (
         "qualified next hops are not installed yet"
     ),
+    ("routing-options", "rib", "*", "static", "route", "*", "discard"): (
+        "discard routes are not installed"
+    ),
+    ("routing-options", "rib", "*", "static", "route", "*", "reject"): (
+        "reject routes are not installed"
+    ),
+    ("routing-options", "rib", "*", "static", "route", "*", "preference"): (
+        "route preference is not applied (metric is)"
+    ),
     ("security", "ipsec", "vpn", "*", "ike", "install-interval"): (
         "install-interval is not applied yet"
     ),
@@ -47,6 +63,14 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("security", "policies", "global", "policy", "*", "then", "permit", "tunnel"): (
         "policy-based VPNs are not realised yet: the tunnel policy installs nothing"
     ),
+    ("security", "policies", "from-zone", "*", "to-zone", "*", "policy", "*", "then", "deny"): (
+        NO_FILTERING
+    ),
+    ("security", "policies", "from-zone", "*", "to-zone", "*", "policy", "*", "then",
+     "reject"): NO_FILTERING,
+    ("security", "policies", "global", "policy", "*", "then", "deny"): NO_FILTERING,
+    ("security", "policies", "global", "policy", "*", "then", "reject"): NO_FILTERING,
+    ("security", "policies", "default-policy", "deny-all"): NO_FILTERING,
     ("security", "flow", "tcp-mss"): "TCP MSS clamping on st0 devices is not installed yet",
     ("security", "alarms"): "security alarms are not raised yet",
     ("routing-instances",): "routing instances (VRFs) are not created yet",

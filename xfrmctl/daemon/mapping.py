@@ -342,6 +342,8 @@ def _peer(
     remote_id = identity(gw.remote_identity, f"gateway {gw.name} remote-identity")
     if remote_id is None and gw.dynamic is not None:
         remote_id = identity(gw.dynamic.identity, f"gateway {gw.name} dynamic") or Identity.any()
+    if gw.general_ikeid:
+        remote_id = Identity.any()  # Junos general-ikeid: accept whatever IKE ID the peer sends
     if gw.version == "v1-only":
         return _ikev1_peer(config, gw, policy, auth, local, remote, local_id, remote_id)
     proposals = _ike_proposals(config, policy)
