@@ -296,9 +296,10 @@ def test_srx_only_statements_are_warned_once_per_hierarchy(base_set: str) -> Non
             "responses are not sent yet",
         ),
         (
-            "set security flow tcp-mss ipsec-vpn mss 1350",
-            "c.set:23: warning: security flow tcp-mss: not realised yet: TCP MSS clamping on "
-            "st0 devices is not installed yet",
+            "set security policies from-zone trust to-zone untrust policy p1 then deny",
+            "c.set:23: warning: security policies from-zone trust to-zone untrust policy p1 then "
+            "deny: not realised yet: xfrmctl does no packet filtering: traffic is not dropped "
+            "by this policy; filter with nftables",
         ),
         (
             "set routing-instances VR1 interface st0.0",
@@ -309,6 +310,12 @@ def test_srx_only_statements_are_warned_once_per_hierarchy(base_set: str) -> Non
 )
 def test_unrealised_statements_are_named(base_set: str, statement: str, message: str) -> None:
     assert diags(base_set + statement + "\n", unrealised=True) == [message]
+
+
+def test_tcp_mss_is_applied(base_set: str) -> None:
+    text = base_set + "set security flow tcp-mss ipsec-vpn mss 1350\n"
+    assert diags(text, unrealised=True) == []
+    assert load_text(text, "c.set").require().tcp_mss_ipsec_vpn == 1350
 
 
 CERT_POLICY = """\

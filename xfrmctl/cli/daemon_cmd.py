@@ -63,10 +63,12 @@ async def _main(
     lifetime_floor: int | None = None,
 ) -> int:
     from xfrmctl.daemon.runtime import Daemon, ReloadRefused  # noqa: PLC0415
+    from xfrmctl.daemon.tcp_mss import NftCommand  # noqa: PLC0415
 
     kernel = await (_fake_kernel(fake) if fake is not None else _netlink_kernel())
+    nft = NftCommand() if fake is None else None  # a fake kernel leaves the host's tables alone
     daemon = Daemon(config, kernel, socket_path=socket_path, notifier=Notifier(),
-                    lifetime_floor=lifetime_floor)  # fmt: skip
+                    lifetime_floor=lifetime_floor, nft=nft)  # fmt: skip
     try:
         await daemon.run()
     except ReloadRefused as exc:

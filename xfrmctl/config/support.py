@@ -71,7 +71,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("security", "policies", "global", "policy", "*", "then", "deny"): NO_FILTERING,
     ("security", "policies", "global", "policy", "*", "then", "reject"): NO_FILTERING,
     ("security", "policies", "default-policy", "deny-all"): NO_FILTERING,
-    ("security", "flow", "tcp-mss"): "TCP MSS clamping on st0 devices is not installed yet",
     ("security", "alarms"): "security alarms are not raised yet",
     ("routing-instances",): "routing instances (VRFs) are not created yet",
 }  # fmt: skip

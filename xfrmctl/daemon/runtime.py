@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from xfrmctl.config import Config, diff, load_file
 from xfrmctl.config.diff import ConfigDiff
 from xfrmctl.control import ErrorCode, Request
-from xfrmctl.daemon import kernel_ops
+from xfrmctl.daemon import kernel_ops, tcp_mss
 from xfrmctl.daemon.control_server import ControlServer
 from xfrmctl.daemon.engines import Engines
 from xfrmctl.daemon.icmp import EchoTransport, RawIcmp
@@ -44,6 +44,7 @@ from xfrmctl.daemon.mapping import (
 from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.sockets import IkeSockets
 from xfrmctl.daemon.store import ChildRecord, StateStore
+from xfrmctl.daemon.tcp_mss import MssClamp, NftError, NftPort
 from xfrmctl.dpd import Action as DpdAction
 from xfrmctl.dpd import (
     DpdSettings,
@@ -141,11 +142,14 @@ class Daemon:
         ike_port: int = 500,
         natt_port: int = 4500,
         lifetime_floor: int | None = None,
+        nft: NftPort | None = None,
     ) -> None:
         self.config_path = config_path
         # lab and testing only (`--lab-lifetime-floor`): lifetimes below the Junos minimum
         self.lifetime_floor = lifetime_floor
         self.kernel = kernel
+        self.nft = nft  # None: no nftables here (fake kernel), tcp-mss is logged as not installed
+        self._mss_clamp: MssClamp | None = None  # as installed
         self.socket_path = socket_path
         self.rng = rng
         self.notifier = notifier or Notifier({})
@@ -248,6 +252,7 @@ class Daemon:
                     for a in locals_} or {AF_INET}  # fmt: skip
         self.sockets.open(self.loop, tuple(sorted(families)))
         await self._apply_interfaces(plan)
+        await self._apply_tcp_mss(config)
         await self._apply_routes(plan)
         self.store.unusable = dict(plan.unusable)
         for name in config.vpns:
@@ -323,6 +328,11 @@ class Daemon:
                 await self.kernel.delete_link(name)
         if sas or pols or stale:
             self.log.info("removed stale state", sas=sas, policies=pols, links=stale)
+        if self.nft is not None:
+            try:
+                await self.nft.run(tcp_mss.removal_script())
+            except NftError as exc:
+                self.log.warning("cannot remove a stale tcp-mss table", error=str(exc))
 
     async def shutdown(self) -> None:
         """IKE deletes first, then every SA, policy, route and interface we installed."""
@@ -356,6 +366,10 @@ class Daemon:
         self._routes.clear()
         self._deferred_out.clear()
         self._addresses.clear()
+        if self._mss_clamp is not None and self.nft is not None:
+            with contextlib.suppress(NftError):
+                await self.nft.run(tcp_mss.removal_script())
+            self._mss_clamp = None
         self.sockets.close(self.loop)
         if self.echo is not None:
             self.echo.close()
@@ -410,6 +424,27 @@ class Daemon:
                     continue
             if (dev, addr) not in self._addresses:
                 self._addresses.append((dev, addr))
+
+    async def _apply_tcp_mss(self, config: Config) -> None:
+        """Install, replace or remove the MSS clamp so it matches `config`."""
+        clamp = tcp_mss.clamp_for(config)
+        if clamp == self._mss_clamp:
+            return
+        if self.nft is None:
+            if clamp is not None:
+                self.log.warning("tcp-mss not installed: no nftables access", mss=clamp.mss)
+            return
+        try:
+            script = tcp_mss.install_script(clamp) if clamp else tcp_mss.removal_script()
+            await self.nft.run(script)
+        except NftError as exc:
+            self.log.error("cannot install tcp-mss clamping", error=str(exc))
+            return
+        self._mss_clamp = clamp
+        if clamp is not None:
+            self.log.info("tcp-mss clamping installed", mss=clamp.mss, devices=list(clamp.devices))
+        else:
+            self.log.info("tcp-mss clamping removed")
 
     async def _apply_routes(self, plan: Plan) -> None:
         for route in plan.routes:
@@ -1359,6 +1394,7 @@ class Daemon:
         units = {*change.st0_units.added, *change.st0_units.changed_names()}
         if units:
             await self._apply_interfaces(plan, units)
+        await self._apply_tcp_mss(new)
         # withdrawn routes stay out until their VPN is back (if the new file still has them)
         self._nhtb_withdrawn = [r for r in self._nhtb_withdrawn if r in plan.routes]
         for name, held in list(self._withdrawn.items()):
