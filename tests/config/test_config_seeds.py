@@ -227,12 +227,12 @@ def test_manual_ipv6_example(data_dir: Path) -> None:
         "eth14",
     )
     assert [f"{d.location.line}: {d.path}: {d.message}" for d in result.diagnostics] == [
+        "2: security ipsec vpn vpn-sunnyvale manual: not realised yet: manual SAs are "
+        "installed only for route-based VPNs (bind-interface); this VPN stays down",
         "2: security ipsec vpn vpn-sunnyvale manual authentication algorithm: hmac-md5-96 is a "
         "legacy algorithm (weak); accepted for interoperability only",
         "2: security ipsec vpn vpn-sunnyvale: no bind-interface and no security policy tunnels "
         "to it: the VPN carries no traffic",
-        "2: security ipsec vpn vpn-sunnyvale manual: not realised yet: manual SAs are not "
-        "installed yet",
         "3: security ipsec vpn vpn-sunnyvale manual encryption algorithm: 3des-cbc is a legacy "
         "algorithm (weak); accepted for interoperability only",
     ]

@@ -425,6 +425,13 @@ def _manual(v: Vpn, diags: Diagnostics) -> None:
     manual = v.manual
     path = f"security ipsec vpn {v.name} manual"
     loc = v.origin.of("manual")
+    if v.bind_interface is None:
+        diags.warning(
+            loc,
+            path,
+            "not realised yet: manual SAs are installed only for route-based VPNs "
+            "(bind-interface); this VPN stays down",
+        )
     if manual.spi is None:
         diags.error(loc, path, "spi is required")
     if manual.gateway is None:

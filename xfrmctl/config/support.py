@@ -34,7 +34,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("security", "ipsec", "traceoptions"): (
         "IPsec tracing is replaced by the daemon's structured log (journald); use --log-level"
     ),
-    ("security", "ipsec", "vpn", "*", "manual"): "manual SAs are not installed yet",
     ("routing-options", "static", "route", "*", "discard"): "discard routes are not installed",
     ("routing-options", "static", "route", "*", "reject"): "reject routes are not installed",
     ("routing-options", "static", "route", "*", "preference"): (

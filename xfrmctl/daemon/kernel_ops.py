@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from xfrmctl.daemon.mapping import ManualPlan
+from xfrmctl.daemon.store import FIRST_TUNNEL_ID
 from xfrmctl.keying.constants import ProtocolId
 from xfrmctl.keying.ikev2.actions import InstallChild
 from xfrmctl.keying.ikev2.ts import TrafficSelector
@@ -84,10 +86,14 @@ def _lifetime(action: InstallChild) -> LifetimeCfg:
     )
 
 
+def _df_flags(df_bit: str) -> int:
+    """Junos df-bit: clear (default) sets NOPMTUDISC, so the kernel writes DF=0 in the outer IPv4
+    header; copy leaves it unset, so the kernel copies the inner DF (`set` is refused at check)."""
+    return XFRM_STATE_NOPMTUDISC if df_bit == "clear" else 0
+
+
 def _flags(action: InstallChild, df_bit: str) -> int:
-    flags = 0
-    if df_bit == "clear":
-        flags |= XFRM_STATE_NOPMTUDISC  # the kernel then clears DF on the outer header
+    flags = _df_flags(df_bit)
     if action.esn:
         flags |= XFRM_STATE_ESN
     return flags
@@ -155,6 +161,64 @@ def child_states(action: InstallChild, *, df_bit: str = "clear") -> tuple[XfrmSt
     )
 
 
+def manual_reqid(tunnel_id: int) -> int:
+    """Manual VPNs take reqids from the top of the daemon's band (engine reqids count up from
+    its bottom), one per tunnel ID, so they stay the same across reloads."""
+    reqid = XFRMCTL_REQID_MAX - (tunnel_id - FIRST_TUNNEL_ID)
+    if reqid <= XFRMCTL_REQID_MIN:
+        raise ValueError(f"tunnel {tunnel_id} outside the daemon's reqid band")
+    return reqid
+
+
+def manual_policies(m: ManualPlan, reqid: int) -> list[XfrmPolicy]:
+    """0/0 in/out/fwd policies (per inner IP version) on the unit's if_id."""
+    any_ts = tuple(TrafficSelector.any(v) for v in m.inner_versions)
+    proto = IPPROTO_AH if m.protocol == "ah" else IPPROTO_ESP
+    return child_policies(
+        local=m.local_address, remote=m.remote_address, reqid=reqid, if_id=m.if_id,
+        local_ts=any_ts, remote_ts=any_ts, proto=proto,
+    )  # fmt: skip
+
+
+def manual_states(m: ManualPlan, reqid: int) -> tuple[XfrmState, XfrmState]:
+    """(inbound, outbound) states of a manual VPN: one SPI and key set, told apart by the
+    destination address; no lifetime and no replay window."""
+    crypt = aead = auth = None
+    if m.encr is not None:
+        name = m.encr.kernel_name
+        if name is None:
+            raise ValueError(f"{m.encr.name} has no kernel algorithm")
+        if m.encr.aead:
+            aead = AeadAlgo(name, m.encr_key, m.encr.kernel_icv_bits or 128)
+        else:
+            crypt = Algo(name, m.encr_key)
+    if m.integ is not None:
+        if m.integ.kernel_name is None:
+            raise ValueError(f"{m.integ.name} has no kernel algorithm")
+        auth = AuthTruncAlgo(m.integ.kernel_name, m.integ_key, m.integ.kernel_icv_bits or 0)
+    proto = IPPROTO_AH if m.protocol == "ah" else IPPROTO_ESP
+
+    def state(src: str, dst: str) -> XfrmState:
+        return XfrmState(
+            daddr=dst,
+            spi=m.spi,
+            saddr=src,
+            family=family_of(dst),
+            proto=proto,
+            mode=int(XfrmMode.XFRM_MODE_TUNNEL),
+            reqid=reqid,
+            replay_window=0,
+            flags=_df_flags(m.df_bit),
+            lft=LifetimeCfg(),
+            aead=aead,
+            crypt=crypt,
+            auth_trunc=auth,
+            if_id=m.if_id,
+        )
+
+    return state(m.remote_address, m.local_address), state(m.local_address, m.remote_address)
+
+
 def _priority(sel: Selector) -> int:
     return min(POLICY_PRIORITY_BASE - sel.prefixlen_s - sel.prefixlen_d, XFRMCTL_PRIORITY_MAX)
 
@@ -173,6 +237,7 @@ def child_policies(
     local_ts: tuple[TrafficSelector, ...],
     remote_ts: tuple[TrafficSelector, ...],
     mode: str = "tunnel",
+    proto: int = IPPROTO_ESP,
 ) -> list[XfrmPolicy]:
     """out/in/fwd policies for every local x remote selector pair, templates on the outer IPs.
 
@@ -192,8 +257,10 @@ def child_policies(
             in_sel = Selector.between(
                 _ts_prefix(rts), _ts_prefix(lts), proto=lts.protocol or rts.protocol
             )
-            out_tmpl = Tmpl(daddr=remote, saddr=local, family=outer, reqid=reqid, mode=xmode)
-            in_tmpl = Tmpl(daddr=local, saddr=remote, family=outer, reqid=reqid, mode=xmode)
+            out_tmpl = Tmpl(daddr=remote, saddr=local, family=outer, reqid=reqid, mode=xmode,
+                            proto=proto)  # fmt: skip
+            in_tmpl = Tmpl(daddr=local, saddr=remote, family=outer, reqid=reqid, mode=xmode,
+                           proto=proto)  # fmt: skip
             policies.append(_policy(out_sel, XfrmDir.XFRM_POLICY_OUT, out_tmpl, if_id))
             policies.append(_policy(in_sel, XfrmDir.XFRM_POLICY_IN, in_tmpl, if_id))
             if mode == "tunnel":

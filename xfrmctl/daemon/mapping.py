@@ -71,6 +71,27 @@ class VpnPlan:
 
 
 @dataclass(frozen=True)
+class ManualPlan:
+    """A manual-key VPN (spec §2.9): one SPI and key set for both directions, straight into the
+    kernel; no IKE, no lifetime, no anti-replay (a restarted peer starts its sequence again)."""
+
+    name: str
+    local_address: str
+    remote_address: str
+    spi: int
+    protocol: str  # "esp" | "ah"
+    encr: t.Transform | None
+    encr_key: bytes = field(repr=False)
+    integ: t.Transform | None
+    integ_key: bytes = field(repr=False)
+    bind_interface: str
+    if_id: int
+    df_bit: str
+    inner_versions: tuple[int, ...]
+    """IP versions carried (those of the unit's addresses; else the outer one): 0/0 policies."""
+
+
+@dataclass(frozen=True)
 class InterfacePlan:
     """An `st0.N` xfrm interface and the addresses the configuration gives it."""
 
@@ -99,6 +120,7 @@ class Plan:
     """VPN name -> why it cannot run (shown as its tunnel-down reason)."""
     ikev1_peers: tuple[Ikev1PeerConfig, ...] = ()
     """The `version v1-only` gateways (`peers` holds the v2-only ones)."""
+    manual: Mapping[str, ManualPlan] = field(default_factory=dict)
 
 
 def soft_window(lifetime: int) -> tuple[float, float]:
@@ -463,10 +485,14 @@ def build_plan(
         except (MappingError, UnknownTransform) as exc:
             peer_errors[gw.name] = str(exc)
     vpns: dict[str, VpnPlan] = {}
+    manual: dict[str, ManualPlan] = {}
     children: dict[str, list[ChildConfig]] = {}
     for vpn in config.vpns.values():
         if vpn.ike is None:
-            unusable[vpn.name] = "manual SAs are not supported yet"
+            try:
+                manual[vpn.name] = _manual(config, vpn, addresses)
+            except (MappingError, UnknownTransform) as exc:
+                unusable[vpn.name] = str(exc)
             continue
         gw_name = vpn.ike.gateway or ""
         if gw_name in peer_errors:
@@ -513,6 +539,59 @@ def build_plan(
         routes=_routes(config),
         unusable=unusable,
         ikev1_peers=tuple(p for p in engine_peers if isinstance(p, Ikev1PeerConfig)),
+        manual=manual,
+    )
+
+
+def _manual(config: Config, vpn: cm.Vpn, addresses: Mapping[str, tuple[str, ...]]) -> ManualPlan:
+    m = vpn.manual
+    if m is None or m.gateway is None or m.spi is None or m.external_interface is None:
+        raise MappingError(f"vpn {vpn.name}: manual needs gateway, spi and external-interface")
+    unit = config.st0_units.get(vpn.bind_interface.unit) if vpn.bind_interface else None
+    if unit is None:
+        raise MappingError(
+            f"vpn {vpn.name}: manual SAs need bind-interface (policy-based VPNs are not "
+            "realised yet)"
+        )
+    if unit.multipoint:
+        raise MappingError(f"vpn {vpn.name}: manual SAs need a point-to-point st0 unit")
+    remote = str(m.gateway)
+    want = m.gateway.version
+    local = None
+    for cidr in addresses.get(str(m.external_interface), ()):
+        ip = ipaddress.ip_interface(cidr).ip
+        if ip.version == want and not ip.is_link_local:
+            local = str(ip)
+            break
+    if local is None:
+        raise MappingError(f"vpn {vpn.name}: no IPv{want} address on {m.external_interface}")
+    encr = integ = None
+    encr_key = integ_key = b""
+    if m.encryption is not None and m.encryption.algorithm and m.encryption.key is not None:
+        encr = t.by_junos_ipsec(t.TransformType.ENCR, m.encryption.algorithm)
+        encr_key = m.encryption.key.value
+    if m.authentication is not None and m.authentication.algorithm and m.authentication.key:
+        integ = t.by_junos_ipsec(t.TransformType.INTEG, m.authentication.algorithm)
+        integ_key = m.authentication.key.value
+    if encr is not None and encr.aead:
+        integ, integ_key = None, b""
+    if (m.protocol == "esp" and encr is None) or (m.protocol == "ah" and integ is None):
+        raise MappingError(f"vpn {vpn.name}: manual {m.protocol} is missing its algorithm or key")
+    return ManualPlan(
+        name=vpn.name,
+        local_address=local,
+        remote_address=remote,
+        spi=m.spi,
+        protocol=m.protocol,
+        encr=encr if m.protocol == "esp" else None,
+        encr_key=encr_key if m.protocol == "esp" else b"",
+        integ=integ,
+        integ_key=integ_key,
+        bind_interface=unit.name,
+        if_id=unit.if_id,
+        df_bit=vpn.df_bit,
+        inner_versions=tuple(v for v, nets in ((4, unit.inet), (6, unit.inet6)) if nets)
+        or (want,),
     )
 
 
@@ -543,7 +622,11 @@ def _with_children(
 def _interfaces(config: Config) -> tuple[InterfacePlan, ...]:
     underlying: dict[int, str] = {}
     for vpn in config.vpns.values():
-        if vpn.bind_interface is None or vpn.ike is None:
+        if vpn.bind_interface is None:
+            continue
+        if vpn.manual is not None and isinstance(vpn.manual.external_interface, str):
+            underlying.setdefault(vpn.bind_interface.unit, vpn.manual.external_interface)
+        if vpn.ike is None:
             continue
         gw = config.gateways.get(vpn.ike.gateway or "")
         if gw is not None and isinstance(gw.external_interface, str):

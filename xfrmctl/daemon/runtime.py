@@ -34,6 +34,7 @@ from xfrmctl.daemon.engines import Engines
 from xfrmctl.daemon.icmp import EchoTransport, RawIcmp
 from xfrmctl.daemon.logs import get_logger
 from xfrmctl.daemon.mapping import (
+    ManualPlan,
     Plan,
     RoutePlan,
     VpnPlan,
@@ -43,7 +44,7 @@ from xfrmctl.daemon.mapping import (
 )
 from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.sockets import IkeSockets
-from xfrmctl.daemon.store import ChildRecord, StateStore
+from xfrmctl.daemon.store import ChildRecord, ManualRecord, StateStore
 from xfrmctl.daemon.tcp_mss import MssClamp, NftError, NftPort
 from xfrmctl.dpd import Action as DpdAction
 from xfrmctl.dpd import (
@@ -84,7 +85,7 @@ from xfrmctl.netlink.codec import (
     XfrmPolicy,
     XfrmState,
 )
-from xfrmctl.netlink.constants import AF_INET, AF_INET6, XfrmMsg
+from xfrmctl.netlink.constants import AF_INET, AF_INET6, IPPROTO_AH, IPPROTO_ESP, XfrmMsg
 from xfrmctl.netlink.errors import NetlinkError
 from xfrmctl.netlink.port import (
     KernelEvent,
@@ -222,6 +223,8 @@ class Daemon:
     async def _interface_addresses(self, config: Config) -> dict[str, tuple[str, ...]]:
         names = {str(g.external_interface) for g in config.gateways.values()
                  if g.external_interface is not None}  # fmt: skip
+        names |= {str(v.manual.external_interface) for v in config.vpns.values()
+                  if v.manual is not None and v.manual.external_interface is not None}  # fmt: skip
         out: dict[str, tuple[str, ...]] = {}
         for name in names:
             try:
@@ -259,6 +262,8 @@ class Daemon:
             self._register_vpn(name, plan)
         for vpn in plan.vpns.values():
             await self._install_vpn_policies(vpn)
+        for manual in plan.manual.values():
+            await self._install_manual(manual)
         await self.control.start()
         self._spawn(self._worker())
         # subscribe now, not when the task first runs: no event between here and there is lost
@@ -459,6 +464,48 @@ class Daemon:
                                    error=str(exc))  # fmt: skip
                     continue
             self._routes.append((route.dst, route.dev))
+
+    async def _install_manual(self, m: ManualPlan) -> None:
+        """A manual-key VPN: both states and its policies, straight into the kernel."""
+        rec = self.store.vpns[m.name]
+        reqid = kernel_ops.manual_reqid(rec.tunnel_id)
+        inbound, outbound = kernel_ops.manual_states(m, reqid)
+        policies = kernel_ops.manual_policies(m, reqid)
+        try:
+            await self.kernel.add_sa(inbound)
+            await self.kernel.add_sa(outbound)
+            for p in policies:
+                await self.kernel.update_policy(p)
+        except NetlinkError as exc:
+            self.log.error("cannot install manual SA", vpn=m.name, error=str(exc))
+            for sa in (inbound, outbound):
+                with contextlib.suppress(NetlinkError):
+                    await self.kernel.delete_sa(sa.daddr, sa.spi, sa.proto)
+            self._policies[m.name] = policies
+            await self._remove_vpn_policies(m.name)
+            self.store.failed([m.name], f"kernel refused the manual SA: {exc}")
+            return
+        self._policies[m.name] = policies
+        self.store.manual_installed(m.name, ManualRecord(
+            spi=m.spi, local=m.local_address, remote=m.remote_address, protocol=m.protocol,
+            encr=m.encr, integ=m.integ, reqid=reqid))  # fmt: skip
+        self.log.info("manual SA installed", vpn=m.name, spi=f"{m.spi:08x}",
+                      remote=m.remote_address, protocol=m.protocol)  # fmt: skip
+
+    async def _remove_manual(self, name: str) -> None:
+        rec = self.store.vpns.get(name)
+        if rec is None or rec.manual is None:
+            return
+        m = rec.manual
+        proto = IPPROTO_AH if m.protocol == "ah" else IPPROTO_ESP
+        for daddr in (m.local, m.remote):
+            try:
+                await self.kernel.delete_sa(daddr, m.spi, proto)
+            except NetlinkError as exc:
+                if exc.code not in _GONE:
+                    self.log.error("cannot delete manual SA", vpn=name, error=str(exc))
+        await self._remove_vpn_policies(name)
+        self.store.manual_removed(name, "Configuration changed")
 
     def _kernel_reqid(self, vpn: VpnPlan) -> int:
         assert self.engine is not None
@@ -1368,6 +1415,7 @@ class Daemon:
                     self._enqueue(self.engine.delete_ike(ref, now))
         await self.wait_idle()
         for name in touched:
+            await self._remove_manual(name)
             await self._remove_vpn_policies(name)
             self._retry.pop(name, None)
         for name in change.vpns.removed:
@@ -1412,6 +1460,9 @@ class Daemon:
                 await self._install_vpn_policies(plan.vpns[name])
                 if plan.vpns[name].establish_tunnels == "immediately":
                     self._initiate(name)
+        for name, manual in plan.manual.items():
+            if name in touched or name in change.vpns.added:
+                await self._install_manual(manual)
         self._dpd_reconfigure()
         self.dpd.monitor_settings = MonitorSettings.from_config(new.vpn_monitor_options)
         for name in list(self.dpd.monitors):
@@ -1435,8 +1486,8 @@ def _touched_vpns(change: ConfigDiff, old: Plan, new: Plan) -> list[str]:
     names |= {c.name for c in change.vpns.changed if c.renegotiate}
     gws = set(change.gateways.removed) | {c.name for c in change.gateways.changed if c.renegotiate}
     names |= {v.name for v in old.vpns.values() if v.gateway in gws}
-    names |= {n for n in new.unusable if n in old.vpns}
-    names |= {n for n in old.unusable if n in new.vpns}
+    names |= {n for n in new.unusable if n in old.vpns or n in old.manual}
+    names |= {n for n in old.unusable if n in new.vpns or n in new.manual}
     return sorted(names)
 
 

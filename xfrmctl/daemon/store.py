@@ -20,6 +20,7 @@ from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.transforms import Transform, junos_esp_brief
 from xfrmctl.netlink.codec import SaCounters
 from xfrmctl.state.model import (
+    Direction,
     ExchangeType,
     IkeSa,
     IkeVersion,
@@ -31,6 +32,7 @@ from xfrmctl.state.model import (
 )
 
 FIRST_TUNNEL_ID = 131073
+_DIRECTIONS: tuple[Direction, Direction] = ("inbound", "outbound")
 NOT_INITIATED = "Not initiated yet"
 # The engine's method names -> the `Authentication method` vocabulary of spec §4.1.
 _AUTH_METHODS = {
@@ -106,6 +108,19 @@ class ChildRecord:
 
 
 @dataclass
+class ManualRecord:
+    """A manual-key VPN as installed: one SPI both ways, no keys kept."""
+
+    spi: int
+    local: str
+    remote: str
+    protocol: str  # "esp" | "ah"
+    encr: Transform | None
+    integ: Transform | None
+    reqid: int
+
+
+@dataclass
 class VpnRecord:
     name: str
     gateway: str
@@ -121,6 +136,7 @@ class VpnRecord:
     last_attempt: float | None = None  # engine time
     version: IkeVersion = "IKEv2"
     children: dict[int, ChildRecord] = field(default_factory=dict)
+    manual: ManualRecord | None = None
     stats_baseline: dict[int, tuple[int, int]] = field(default_factory=dict)  # spi -> bytes, pkts
 
 
@@ -215,6 +231,18 @@ class StateStore:
                 rec.down_reason = reason
         return child
 
+    def manual_installed(self, vpn: str, record: ManualRecord) -> None:
+        rec = self.vpns[vpn]
+        rec.manual = record
+        rec.local_gateway, rec.remote_gateway = record.local, record.remote
+        rec.down_reason = None
+
+    def manual_removed(self, vpn: str, reason: str) -> None:
+        rec = self.vpns.get(vpn)
+        if rec is not None and rec.manual is not None:
+            rec.manual = None
+            rec.down_reason = reason
+
     def find_child(self, spi: int) -> tuple[VpnRecord, ChildRecord] | None:
         for rec in self.vpns.values():
             for child in rec.children.values():
@@ -287,7 +315,9 @@ class StateStore:
         tunnels: list[Tunnel] = []
         inactive: list[InactiveTunnel] = []
         for rec in self.vpns.values():
-            if rec.children:
+            if rec.manual is not None:
+                tunnels.append(self._manual_tunnel(rec, rec.manual))
+            elif rec.children:
                 tunnels.append(self._tunnel(rec, now, counters))
             else:
                 inactive.append(self._inactive(rec, wall_offset))
@@ -387,6 +417,43 @@ class StateStore:
             fail_count=rec.fail_count,
             sas=tuple(sas),
             statistics=stats,
+        )
+
+    def _manual_tunnel(self, rec: VpnRecord, m: ManualRecord) -> Tunnel:
+        """No lifetimes, no anti-replay; traffic statistics are not reported, since both
+        directions share the SPI by which the daemon keys its counters."""
+        ah = m.protocol == "ah"
+        brief = junos_esp_brief(m.encr, m.integ)
+        if ah:
+            brief = "AH:" + brief.split("/", 1)[1]
+        sas = tuple(
+            IpsecSa(
+                direction=direction,
+                spi=m.spi,
+                algorithm=brief,
+                hard_lifetime_remaining=None,
+                soft_lifetime_remaining=None,
+                type="manual",
+                protocol="AH" if ah else "ESP",
+                authentication=(m.integ.junos_show or m.integ.name) if m.integ else "none",
+                encryption=(m.encr.junos_show or m.encr.name) if m.encr is not None else "none",
+                anti_replay=False,
+                replay_window_size=0,
+            )
+            for direction in _DIRECTIONS
+        )
+        return Tunnel(
+            tunnel_id=rec.tunnel_id,
+            vpn_name=rec.name,
+            local_gateway=m.local,
+            remote_gateway=m.remote,
+            local_identity=ts_identity(()),
+            remote_identity=ts_identity(()),
+            version="-",
+            df_bit=rec.df_bit if rec.df_bit in ("clear", "set", "copy") else "clear",  # type: ignore[arg-type]
+            bind_interface=rec.bind_interface,
+            port=0,
+            sas=sas,
         )
 
     def _inactive(self, rec: VpnRecord, wall_offset: float) -> InactiveTunnel:

@@ -15,7 +15,7 @@ from typing import Literal
 IkeState = Literal["UP", "DOWN"]
 Role = Literal["Initiator", "Responder"]
 ExchangeType = Literal["Main", "Aggressive", "IKEv2"]
-IkeVersion = Literal["IKEv1", "IKEv2"]
+IkeVersion = Literal["IKEv1", "IKEv2", "-"]  # "-": a manual-key tunnel (no IKE)
 Direction = Literal["inbound", "outbound"]
 SaMode = Literal["tunnel", "transport"]
 SaType = Literal["dynamic", "manual"]
