@@ -293,7 +293,8 @@ def test_srx_only_statements_are_warned_once_per_hierarchy(base_set: str) -> Non
         (
             "set security ike respond-bad-spi 3",
             "c.set:23: warning: security ike respond-bad-spi: not realised yet: bad-SPI "
-            "responses are not sent yet",
+            "responses are not sent: the kernel drops ESP with an unknown SPI without telling "
+            "the daemon (counted as XfrmInNoStates in /proc/net/xfrm_stat)",
         ),
         (
             "set security policies from-zone trust to-zone untrust policy p1 then deny",

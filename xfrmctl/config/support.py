@@ -17,7 +17,10 @@ NO_FILTERING = (
 )
 
 NOT_REALISED: dict[tuple[str, ...], str] = {
-    ("security", "ike", "respond-bad-spi"): "bad-SPI responses are not sent yet",
+    ("security", "ike", "respond-bad-spi"): (
+        "bad-SPI responses are not sent: the kernel drops ESP with an unknown SPI without "
+        "telling the daemon (counted as XfrmInNoStates in /proc/net/xfrm_stat)"
+    ),
     ("security", "ike", "traceoptions"): (
         "IKE tracing is replaced by the daemon's structured log (journald); use --log-level"
     ),
