@@ -163,3 +163,27 @@ def test_daemon_installs_shows_rekeys_and_removes_a_manual_vpn(tmp_path: Path) -
         assert await kernel.list_sas() == [] and await kernel.list_policies() == []
 
     asyncio.run(main())
+
+
+def test_manual_ipv6_outer_and_inner() -> None:
+    text = (
+        MANUAL.replace(f"manual gateway {B}", "manual gateway 2001:db8::2")
+        .replace("family inet address 198.18.255.1/30", "family inet6 address 2001:db8:ff::1/64")
+        .replace("routing-options static route 198.18.2.0/24",
+                 "routing-options rib inet6.0 static route 2001:db8:2::/64")
+    )
+    config = load_text(text, "m6.set").require()
+    m = build_plan(config, {"eth0": ("fe80::1/64", "2001:db8::1/64")}).manual["M"]
+    assert (m.local_address, m.remote_address, m.inner_versions) == (
+        "2001:db8::1", "2001:db8::2", (6,)
+    )  # fmt: skip
+    inbound, outbound = kernel_ops.manual_states(m, REQID)
+    assert (inbound.family, inbound.saddr, inbound.daddr) == (10, "2001:db8::2", "2001:db8::1")
+    assert (outbound.saddr, outbound.daddr) == ("2001:db8::1", "2001:db8::2")
+    [out_policy, _, _] = kernel_ops.manual_policies(m, REQID)
+    assert out_policy.sel == Selector.between("::/0", "::/0")
+    assert out_policy.tmpls == (
+        Tmpl(daddr="2001:db8::2", saddr="2001:db8::1", family=10, reqid=REQID, mode=1),
+    )
+    no_v6 = build_plan(config, {"eth0": ("192.0.2.1/24",)})
+    assert no_v6.unusable == {"M": "vpn M: no IPv6 address on eth0"}
