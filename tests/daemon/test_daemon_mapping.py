@@ -251,3 +251,38 @@ def test_general_ikeid_accepts_any_peer_identity() -> None:
     [peer] = plan.peers
     assert peer.remote_id == Identity.any()
     assert peer.expected_remote_id.matches(Identity.parse("anything.example"))
+
+
+def test_policy_based_vpn_takes_its_selectors_from_the_tunnel_policies() -> None:
+    from xfrmctl.daemon.kernel_ops import child_policies  # noqa: PLC0415
+    from xfrmctl.netlink.codec import Selector  # noqa: PLC0415
+    from xfrmctl.netlink.constants import XfrmDir  # noqa: PLC0415
+
+    text = (DATA / "policy-based-chicago.set").read_text() + (
+        "set security ike gateway gw-chicago version v2-only\n"
+    )
+    interfaces = {"ge-0/0/0.0": "eth0", "ge-0/0/3.0": "eth3", "ge-0/0/1.0": "eth1"}
+    config = load_text(text, "pb.set", interface_map=interfaces).require()
+    plan = build_plan(config, {"eth3": ("198.51.100.1/24",)})
+    assert plan.unusable == {}
+    vpn = plan.vpns["ike-vpn-chicago"]
+    assert (vpn.bind_interface, vpn.if_id) == (None, None)
+    assert vpn.child.local_ts == (TrafficSelector.from_network("10.10.10.0/24"),)
+    assert vpn.child.remote_ts == (TrafficSelector.from_network("192.168.168.0/24"),)
+    policies = child_policies(local=vpn.local_address, remote="198.51.100.2", reqid=7,
+                              if_id=vpn.if_id, local_ts=vpn.child.local_ts,
+                              remote_ts=vpn.child.remote_ts)  # fmt: skip
+    assert [(p.dir, p.sel, p.if_id) for p in policies] == [
+        (XfrmDir.XFRM_POLICY_OUT, Selector.between("10.10.10.0/24", "192.168.168.0/24"), None),
+        (XfrmDir.XFRM_POLICY_IN, Selector.between("192.168.168.0/24", "10.10.10.0/24"), None),
+        (XfrmDir.XFRM_POLICY_FWD, Selector.between("192.168.168.0/24", "10.10.10.0/24"), None),
+    ]
+    # without its tunnel policies the VPN installs nothing (never a 0/0 policy)
+    alone = "\n".join(ln for ln in text.splitlines() if "policy vpn-" not in ln) + "\n"
+    plan = build_plan(load_text(alone, "pb.set", interface_map=interfaces).require(),
+                      {"eth3": ("198.51.100.1/24",)})  # fmt: skip
+    assert plan.vpns == {}
+    assert plan.unusable == {
+        "ike-vpn-chicago": "policy-based VPN with no tunnel policy (then permit tunnel "
+        "ipsec-vpn ike-vpn-chicago) and no bind-interface"
+    }

@@ -657,6 +657,13 @@ def _security_policies(config: Config, diags: Diagnostics) -> None:
                         f"address '{name}' is not in an address book of zone "
                         f"{side or 'any'} or the global book",
                     )
+        if p.tunnel_vpn is not None and any(a != "any" for a in p.applications):
+            diags.warning(
+                p.origin.of("match"),
+                f"{path} match application",
+                "not realised yet: the tunnel's selectors cover every protocol and port "
+                "(application any)",
+            )
         if p.tunnel_vpn is not None:
             used_vpns.add(p.tunnel_vpn)
             vpn = config.vpns.get(p.tunnel_vpn)

@@ -60,11 +60,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("security", "ipsec", "vpn", "*", "ike", "install-interval"): (
         "install-interval is not applied yet"
     ),
-    ("security", "policies", "from-zone", "*", "to-zone", "*", "policy", "*", "then", "permit",
-     "tunnel"): "policy-based VPNs are not realised yet: the tunnel policy installs nothing",
-    ("security", "policies", "global", "policy", "*", "then", "permit", "tunnel"): (
-        "policy-based VPNs are not realised yet: the tunnel policy installs nothing"
-    ),
     ("security", "policies", "from-zone", "*", "to-zone", "*", "policy", "*", "then", "deny"): (
         NO_FILTERING
     ),

@@ -23,6 +23,7 @@ from cryptography import x509
 
 from xfrmctl.config import model as cm
 from xfrmctl.config.model import Config
+from xfrmctl.config.policy_vpn import tunnel_selectors
 from xfrmctl.keying import transforms as t
 from xfrmctl.keying.constants import IdType, ProtocolId
 from xfrmctl.keying.errors import UnknownTransform
@@ -426,7 +427,29 @@ def _ikev1_peer(  # noqa: PLR0917
     return peer, local, remote
 
 
-def _child(config: Config, vpn: cm.Vpn, if_id: int | None, version: int) -> ChildConfig:
+Selectors = tuple[tuple[TrafficSelector, ...], tuple[TrafficSelector, ...]]
+
+
+def _policy_selectors(config: Config) -> dict[str, Selectors]:
+    """Policy-based VPN -> (local, remote) selectors of all its tunnel policies (spec §2.13)."""
+    out: dict[str, Selectors] = {}
+    for name, sets in tunnel_selectors(config).items():
+        local = tuple(dict.fromkeys(n for s in sets for n in s.local))
+        remote = tuple(dict.fromkeys(n for s in sets for n in s.remote))
+        out[name] = (
+            tuple(TrafficSelector.from_network(str(n)) for n in local),
+            tuple(TrafficSelector.from_network(str(n)) for n in remote),
+        )
+    return out
+
+
+def _child(
+    config: Config,
+    vpn: cm.Vpn,
+    if_id: int | None,
+    version: int,
+    policy_ts: Selectors | None = None,
+) -> ChildConfig:
     assert vpn.ike is not None
     policy = config.ipsec_policies.get(vpn.ike.ipsec_policy or "")
     if policy is None:
@@ -437,6 +460,8 @@ def _child(config: Config, vpn: cm.Vpn, if_id: int | None, version: int) -> Chil
     if vpn.ike.proxy_identity is not None:
         local_ts = (TrafficSelector.from_network(str(vpn.ike.proxy_identity.local)),)
         remote_ts = (TrafficSelector.from_network(str(vpn.ike.proxy_identity.remote)),)
+    elif policy_ts is not None:
+        local_ts, remote_ts = policy_ts
     elif vpn.traffic_selectors:
         local_ts = tuple(
             TrafficSelector.from_network(str(s.local_ip))
@@ -487,6 +512,7 @@ def build_plan(
     vpns: dict[str, VpnPlan] = {}
     manual: dict[str, ManualPlan] = {}
     children: dict[str, list[ChildConfig]] = {}
+    policy_ts = _policy_selectors(config)
     for vpn in config.vpns.values():
         if vpn.ike is None:
             try:
@@ -506,9 +532,15 @@ def build_plan(
         if vpn.bind_interface is not None and unit is None:
             unusable[vpn.name] = f"{vpn.bind_interface} is not configured"
             continue
+        if vpn.bind_interface is None and vpn.name not in policy_ts:
+            unusable[vpn.name] = (
+                "policy-based VPN with no tunnel policy (then permit tunnel ipsec-vpn "
+                f"{vpn.name}) and no bind-interface"
+            )
+            continue
         if_id = unit.if_id if unit is not None else None
         try:
-            child = _child(config, vpn, if_id, _family(local))
+            child = _child(config, vpn, if_id, _family(local), policy_ts.get(vpn.name))
             if unit is not None:
                 child = replace(child, local_tunnel_addresses=_tunnel_addresses(unit))
             if isinstance(gw_peer, Ikev1PeerConfig):
