@@ -28,9 +28,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
         "dynamic (remote-access) peers are not supported yet; configure the peer's address"
     ),
     ("security", "ike", "gateway", "*", "xauth"): "XAuth is not supported",
-    ("security", "ike", "gateway", "*", "nat-keepalive"): (
-        "the NAT keepalive interval is not configurable yet (20 s is used)"
-    ),
     ("security", "ike", "gateway", "*", "no-nat-traversal"): (
         "NAT traversal cannot be disabled yet"
     ),
