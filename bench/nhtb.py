@@ -3,15 +3,22 @@
 Measures, in one process: building the table, planning the full policy set, diffing it against
 an empty kernel, re-planning against the installed set (a daemon restart: must be 0 ops), and
 the incremental cases the daemon meets at run time (one route added, one VPN down). Then applies
-a plan to the in-memory fake ``KernelPort`` and checks that re-planning yields no ops. The fake
-keeps its policies in a list scanned on every insert (quadratic), so its size is separate
-(``--fake-routes``); the real kernel part runs in the lab VM with the daemon. The last line of
-output is one JSON object.
+a plan to the in-memory fake ``KernelPort`` (policies indexed by identity, as in the kernel) and
+checks that re-planning yields no ops.
 
-    python bench/nhtb.py [--routes 10000] [--entries 1000] [--fake-routes 1000 --fake-entries 100]
-                         [--repeat 3]
+``--kernel`` (root; in the lab VM: ``integration/run_vm.py --exec 'python bench/nhtb.py
+--kernel'``) does the daemon's work on the real kernel in a throwaway network namespace:
+``--kernel-routes`` routes via next hops on an ``st0.0`` device (an xfrm interface where the
+kernel has them), read back with a route dump, planned over ``--kernel-entries`` bindings,
+applied as XFRM policies, dumped and re-planned (0 ops), one VPN taken down, then flushed.
 
-Timings are the best of ``--repeat`` runs; the fake-kernel apply runs once.
+The last line of output is one JSON object.
+
+    python bench/nhtb.py [--routes 10000] [--entries 1000] [--fake-routes 10000]
+                         [--fake-entries 1000] [--repeat 3]
+    python bench/nhtb.py --kernel [--kernel-routes 1000] [--kernel-entries 100]
+
+Timings are the best of ``--repeat`` runs; the fake-kernel and kernel applies run once.
 """
 
 from __future__ import annotations
@@ -20,13 +27,16 @@ import argparse
 import asyncio
 import ipaddress
 import json
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from xfrmctl.netlink.constants import XFRMCTL_REQID_MIN
 from xfrmctl.netlink.fake import FakeKernel
-from xfrmctl.netlink.port import AddPolicy, RouteInfo
+from xfrmctl.netlink.kernel import NetlinkKernel
+from xfrmctl.netlink.port import AddPolicy, DeletePolicy, PolicyFilter, RouteInfo
 from xfrmctl.nhtb.planner import MultipointUnit, Plan, VpnState, diff, plan
 from xfrmctl.nhtb.table import NhtbTable, StaticBinding
 
@@ -78,14 +88,112 @@ def scenario(routes: int, entries: int) -> tuple[list[RouteInfo], NhtbTable, lis
     return out, table, vpns
 
 
+def ip(*args: str, batch: str | None = None) -> None:
+    subprocess.run(["ip", *args], check=True, input=batch, text=True, capture_output=True)
+
+
+def kernel_bench(n_routes: int, n_entries: int) -> dict[str, object]:
+    """The daemon's sync on the real kernel, in a namespace this function makes and deletes."""
+    ns = f"xfrmctl-bench{os.getpid()}"
+    ip("netns", "add", ns)
+    try:
+        try:  # an xfrm interface, as the daemon makes; a veth where the kernel has none
+            ip("-n", ns, "link", "add", "st0.0", "type", "xfrm", "if_id", str(UNIT.if_id))
+            device = "xfrm"
+        except subprocess.CalledProcessError:
+            ip("-n", ns, "link", "add", "st0.0", "type", "veth", "peer", "name", "st0p")
+            device = "veth"
+        for dev in ("lo", "st0p", "st0.0") if device == "veth" else ("lo", "st0.0"):
+            ip("-n", ns, "link", "set", dev, "up")
+        routes, table, vpns = scenario(n_routes, n_entries)
+        t0 = time.perf_counter()
+        ip("-n", ns, "-batch", "-", batch="".join(
+            f"route add {r.dst} via {r.via} dev st0.0 onlink\n" for r in routes))  # fmt: skip
+        t_routes_add = time.perf_counter() - t0
+        return asyncio.run(_kernel_sync(ns, device, routes, table, vpns, t_routes_add))
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+async def _kernel_sync(
+    ns: str,
+    device: str,
+    routes: list[RouteInfo],
+    table: NhtbTable,
+    vpns: list[VpnState],
+    t_routes_add: float,
+) -> dict[str, object]:
+    k = await NetlinkKernel.open(ns)
+    try:
+        mine = PolicyFilter(owned_only=True)
+        t0 = time.perf_counter()
+        dumped = [r for r in await k.list_routes() if r.dev == UNIT.name]
+        t1 = time.perf_counter()
+        p = plan(units=[UNIT], routes=dumped, table=table, vpns=vpns)
+        ops = diff(p, await k.list_policies(mine))
+        t2 = time.perf_counter()
+        results = await k.apply(ops)
+        t3 = time.perf_counter()
+        assert all(r is None for r in results), [r for r in results if r][:3]
+        again = diff(plan(units=[UNIT], routes=dumped, table=table, vpns=vpns),
+                     await k.list_policies(mine))  # fmt: skip
+        t4 = time.perf_counter()
+        assert again == (), "restart re-plan must yield no ops"
+        down_vpns = [v if v.name != "vpn-0" else VpnState("vpn-0", "st0.0", False) for v in vpns]
+        down = diff(plan(units=[UNIT], routes=dumped, table=table, vpns=down_vpns),
+                    await k.list_policies(mine))  # fmt: skip
+        assert await k.apply(down) == [None] * len(down)
+        t5 = time.perf_counter()
+        installed = len(await k.list_policies(mine))
+        flushed = await k.flush_owned()
+        t6 = time.perf_counter()
+    finally:
+        await k.close()
+    return {
+        "kernel_device": device,
+        "kernel_uname": os.uname().release,
+        "kernel_routes": len(routes),
+        "kernel_routes_dumped": len(dumped),
+        "kernel_entries": len(table.entries()),
+        "kernel_policies": len(p.policies),
+        "kernel_routes_add_s": round(t_routes_add, 4),
+        "kernel_route_dump_s": round(t1 - t0, 4),
+        "kernel_plan_diff_s": round(t2 - t1, 4),
+        "kernel_apply_s": round(t3 - t2, 4),
+        "kernel_ops": len(ops),
+        "kernel_restart_replan_s": round(t4 - t3, 4),
+        "kernel_restart_ops": len(again),
+        "kernel_one_vpn_down_s": round(t5 - t4, 4),
+        "kernel_one_vpn_down_deletes": sum(isinstance(o, DeletePolicy) for o in down),
+        "kernel_installed_after_down": installed,
+        "kernel_flush_s": round(t6 - t5, 4),
+        "kernel_flushed_policies": flushed[1],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--routes", type=int, default=10_000)
     ap.add_argument("--entries", type=int, default=1_000)
-    ap.add_argument("--fake-routes", type=int, default=1_000)
-    ap.add_argument("--fake-entries", type=int, default=100)
+    ap.add_argument("--fake-routes", type=int, default=10_000)
+    ap.add_argument("--fake-entries", type=int, default=1_000)
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs per timing")
+    ap.add_argument("--kernel", action="store_true", help="only the real-kernel part (root)")
+    ap.add_argument("--kernel-routes", type=int, default=1_000)
+    ap.add_argument("--kernel-entries", type=int, default=100)
     args = ap.parse_args()
+
+    if args.kernel:
+        figures = kernel_bench(args.kernel_routes, args.kernel_entries)
+        print(
+            f"kernel {figures['kernel_uname']}: {figures['kernel_routes']} routes over "
+            f"{figures['kernel_entries']} bindings -> {figures['kernel_policies']} policies; "
+            f"dump {figures['kernel_route_dump_s']}s, plan+diff {figures['kernel_plan_diff_s']}s, "
+            f"apply {figures['kernel_apply_s']}s, restart re-plan "
+            f"{figures['kernel_restart_replan_s']}s ({figures['kernel_restart_ops']} ops)"
+        )
+        print(json.dumps(figures))
+        return
 
     (routes, table, vpns), t_build = timed(lambda: scenario(args.routes, args.entries), args.repeat)
 
