@@ -424,8 +424,8 @@ INACTIVE = (
     ),
 )
 
-NHTB = (
-    NhtbEntry(next_hop="10.11.11.12", interface="st0.0", vpn_name="westford-vpn", flag="Auto"),
+NHTB = (  # the table's order: Static entries in configuration order, then Auto in learn order
+    NhtbEntry(next_hop="11.1.1.2", interface="st0.1", vpn_name="autokey", flag="Static"),
     NhtbEntry(
         next_hop="10.11.11.11",
         interface="st0.0",
@@ -433,7 +433,7 @@ NHTB = (
         flag="Static",
         tunnel_id=131073,
     ),
-    NhtbEntry(next_hop="11.1.1.2", interface="st0.1", vpn_name="autokey", flag="Static"),
+    NhtbEntry(next_hop="10.11.11.12", interface="st0.0", vpn_name="westford-vpn", flag="Auto"),
     NhtbEntry(next_hop="11.1.1.3", interface="st0.1", vpn_name="pbd-4-6", flag="Auto"),
 )
 

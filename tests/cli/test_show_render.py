@@ -27,7 +27,8 @@ from show_samples import (  # type: ignore[import-not-found, unused-ignore]
 )
 
 from xfrmctl.cli.render import render_text
-from xfrmctl.state.model import IpsecStatistics, Snapshot
+from xfrmctl.state.codec import to_json
+from xfrmctl.state.model import IpsecStatistics, NhtbEntry, Snapshot
 from xfrmctl.state.query import (
     ActionResult,
     ClearIkeSa,
@@ -118,6 +119,30 @@ def test_ipsec_sa_detail_seed000():
     assert _lines(text) == _lines(golden("ipsec_sa_detail_seed000.txt"))
 
 
+def test_ipsec_sa_detail_multipoint_lists_its_next_hop_tunnels():
+    """A tunnel on a multipoint unit: after Bind-interface, one line per NHTB entry that sends
+    traffic into it; --json carries the same entries under the tunnel."""
+    hub = replace(
+        SEED000_TUNNEL,
+        next_hop_tunnels=(
+            NhtbEntry(next_hop="10.11.11.11", interface="st0.0", vpn_name="vpn-hub",
+                      flag="Static", tunnel_id=131073),
+            NhtbEntry(next_hop="10.11.11.12", interface="st0.0", vpn_name="vpn-hub",
+                      flag="Auto", tunnel_id=131073),
+        ),
+    )  # fmt: skip
+    text = _show(Snapshot(tunnels=(hub,)), ShowIpsecSa(level="detail"))
+    assert text == golden("ipsec_sa_detail_multipoint.txt")
+    [tunnel] = to_json(answer(Snapshot(tunnels=(hub,)), ShowIpsecSa(level="detail")))["tunnels"]
+    assert tunnel["bind_interface"] == "st0.0"
+    assert tunnel["next_hop_tunnels"] == [
+        {"next_hop": "10.11.11.11", "interface": "st0.0", "vpn_name": "vpn-hub",
+         "flag": "Static", "tunnel_id": 131073},
+        {"next_hop": "10.11.11.12", "interface": "st0.0", "vpn_name": "vpn-hub",
+         "flag": "Auto", "tunnel_id": 131073},
+    ]  # fmt: skip
+
+
 def test_ipsec_sa_index_alone_prints_detail():
     text = _show(SNAPSHOT, ShowIpsecSa(index=131073))
     assert text == golden("ipsec_sa_detail_seed000.txt")
@@ -182,6 +207,23 @@ def test_next_hop_tunnels_samples_and_interface_filter():
         == golden("nhtb_hub.txt").splitlines() + golden("nhtb_reference.txt").splitlines()[1:]
     )
     assert _show(snapshot, ShowIpsecNextHopTunnels(interface_name="st0.9")) == ""
+
+
+def test_next_hop_tunnels_keep_the_table_order_static_first():
+    """Spec §3.1 rule 8: per unit, Static entries first, then Auto ones in learn order --
+    whatever their addresses."""
+    entries = (
+        NhtbEntry(next_hop="198.18.254.13", interface="st0.0", vpn_name="spoke3", flag="Static"),
+        NhtbEntry(next_hop="198.18.254.12", interface="st0.0", vpn_name="spoke2", flag="Auto"),
+        NhtbEntry(next_hop="198.18.254.11", interface="st0.0", vpn_name="spoke1", flag="Auto"),
+    )
+    text = _show(Snapshot(next_hop_tunnels=entries), ShowIpsecNextHopTunnels())
+    assert text.splitlines() == [
+        "Next-hop gateway  interface   IPSec VPN name            Flag",
+        "198.18.254.13     st0.0       spoke3                    Static",
+        "198.18.254.12     st0.0       spoke2                    Auto",
+        "198.18.254.11     st0.0       spoke1                    Auto",
+    ]
 
 
 def test_inactive_tunnels():

@@ -232,14 +232,18 @@ def test_hub_static_entry_for_a_silent_spoke(tmp_path: Path) -> None:
         command = ("show", "security", "ipsec", "next-hop-tunnels")
         result = await asyncio.to_thread(client.call, command, {"interface_name": "st0.0"})
         ids = {v: hub.store.vpns[v].tunnel_id for v in spokes}
-        assert result == {
-            "next_hop_tunnels": [
-                {"next_hop": "10.0.0.2", "interface": "st0.0", "vpn_name": "V2", "flag": "Auto",
-                 "tunnel_id": ids["V2"]},
-                {"next_hop": "10.0.0.3", "interface": "st0.0", "vpn_name": "V3",
-                 "flag": "Static", "tunnel_id": ids["V3"]},
-            ]
-        }  # fmt: skip
+        v2 = {"next_hop": "10.0.0.2", "interface": "st0.0", "vpn_name": "V2", "flag": "Auto",
+              "tunnel_id": ids["V2"]}  # fmt: skip
+        v3 = {"next_hop": "10.0.0.3", "interface": "st0.0", "vpn_name": "V3", "flag": "Static",
+              "tunnel_id": ids["V3"]}  # fmt: skip
+        assert result == {"next_hop_tunnels": [v3, v2]}  # the table's order: Static first
+        # each tunnel of the unit carries its own entries (sa detail, --json)
+        show_sa = ("show", "security", "ipsec", "security-associations")
+        sa = await asyncio.to_thread(client.call, show_sa, {"level": "detail"})
+        by_vpn = {t["vpn_name"]: t for t in sa["tunnels"]}
+        assert by_vpn["V2"]["bind_interface"] == by_vpn["V3"]["bind_interface"] == "st0.0"
+        assert by_vpn["V2"]["next_hop_tunnels"] == [v2]
+        assert by_vpn["V3"]["next_hop_tunnels"] == [v3]
         other = await asyncio.to_thread(client.call, command, {"interface_name": "st0.1"})
         assert other == {"next_hop_tunnels": []}
         # the Static spoke goes: its policies go, its Static entry stays

@@ -1326,11 +1326,13 @@ class Daemon:
         """The state store's view plus the NHTB table, with the counters last read."""
         snap = self.store.snapshot(self.now(), self.wall_offset, self._counters)
         ids = {name: rec.tunnel_id for name, rec in self.store.vpns.items()}
+        nhtb = show_entries(self.nhtb.table, tunnel_ids=ids)
         tunnels = tuple(
             replace(
                 t,
                 vpn_monitoring=self.dpd.mon_state(t.vpn_name).detail,  # type: ignore[arg-type]
                 tunnel_down_reason=self._out_of_service.get(t.vpn_name, t.tunnel_down_reason),
+                next_hop_tunnels=tuple(e for e in nhtb if e.vpn_name == t.vpn_name),
             )
             for t in snap.tunnels
         )
@@ -1343,7 +1345,7 @@ class Daemon:
             snap,
             ike_security_associations=ike,
             tunnels=tunnels,
-            next_hop_tunnels=show_entries(self.nhtb.table, tunnel_ids=ids),
+            next_hop_tunnels=nhtb,
         )
 
     def _clear_ike(self, indexes: list[int]) -> int:

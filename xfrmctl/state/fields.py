@@ -82,6 +82,7 @@ OUTPUT_FIELDS: Final[Mapping[str, Mapping[str, FieldName]]] = {
         "version": F("Version"),
         "df_bit": F("DF-bit"),
         "bind_interface": F("Bind-interface"),
+        "next_hop_tunnels": F(None),  # one line each, labelled from NhtbEntry
         "policy_name": F("Policy-name"),
         "port": F("Port", column="Port"),
         "nego_count": F("Nego#", column="Nego#"),

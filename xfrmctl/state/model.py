@@ -201,6 +201,8 @@ class Tunnel:
     version: IkeVersion
     df_bit: DfBit = "clear"
     bind_interface: str | None = None
+    # On a multipoint unit: the NHTB entries that send traffic into this VPN.
+    next_hop_tunnels: tuple[NhtbEntry, ...] = ()
     policy_name: str | None = None
     port: int
     nego_count: int = 0

@@ -305,14 +305,6 @@ _RESULT_TYPES: Final[Mapping[type[Query], type[View]]] = {
 # ---- filtering --------------------------------------------------------------------------
 
 
-def _address_key(address: str) -> tuple[int, int, str]:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return (9, 0, address)
-    return (ip.version, int(ip), "")
-
-
 def select_ike_sas(snapshot: Snapshot, query: ShowIkeSa | ClearIkeSa) -> tuple[IkeSa, ...]:
     """IKE SAs matching the query's peer, port, index and family, by index."""
     port = query.port if isinstance(query, ClearIkeSa) else None
@@ -393,6 +385,8 @@ def answer(snapshot: Snapshot, query: Query) -> View:
             for e in snapshot.next_hop_tunnels
             if query.interface_name is None or e.interface == query.interface_name
         ]
-        entries.sort(key=lambda e: (e.interface, _address_key(e.next_hop)))
+        # Per unit, the table's own order (spec §3.1 rule 8): Static entries in configuration
+        # order, then Auto ones in learn order. The sort is stable and only groups the units.
+        entries.sort(key=lambda e: e.interface)
         return NextHopTunnelsView(next_hop_tunnels=tuple(entries))
     raise QueryError("unsupported", f"{' '.join(query.command)} is not a show command")

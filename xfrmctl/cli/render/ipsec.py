@@ -32,6 +32,7 @@ _IL = labels("InactiveTunnel")
 _IC = columns("InactiveTunnel")
 _IVL = labels("InactiveTunnelsView")
 _NC = columns("NhtbEntry")
+_NL = labels("NhtbEntry")
 
 # `VPN Monitoring: -` sits on a continuation line whose comma is in column 30 (seed 000).
 _MONITOR_INDENT = " " * 30
@@ -124,6 +125,8 @@ def _tunnel_detail(tunnel: Tunnel) -> list[str]:
         lines.append(f"    {_TL['policy_name']}: {tunnel.policy_name}")
     if tunnel.bind_interface is not None:
         lines.append(f"    {_TL['bind_interface']}: {tunnel.bind_interface}")
+    for entry in tunnel.next_hop_tunnels:
+        lines.append(f"    {_NL['next_hop']}: {entry.next_hop}, {_NL['flag']}: {entry.flag}")
     lines += [
         "",
         # Junos separates Def-Del# and Flag by a blank only and ends the line with one.
