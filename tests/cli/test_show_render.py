@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from show_samples import (  # type: ignore[import-not-found, unused-ignore]
@@ -133,7 +134,8 @@ def test_ipsec_sa_detail_multipoint_lists_its_next_hop_tunnels():
     )  # fmt: skip
     text = _show(Snapshot(tunnels=(hub,)), ShowIpsecSa(level="detail"))
     assert text == golden("ipsec_sa_detail_multipoint.txt")
-    [tunnel] = to_json(answer(Snapshot(tunnels=(hub,)), ShowIpsecSa(level="detail")))["tunnels"]
+    data: Any = to_json(answer(Snapshot(tunnels=(hub,)), ShowIpsecSa(level="detail")))
+    [tunnel] = data["tunnels"]
     assert tunnel["bind_interface"] == "st0.0"
     assert tunnel["next_hop_tunnels"] == [
         {"next_hop": "10.11.11.11", "interface": "st0.0", "vpn_name": "vpn-hub",

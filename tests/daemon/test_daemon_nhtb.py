@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     FakeEcho,
@@ -239,7 +240,7 @@ def test_hub_static_entry_for_a_silent_spoke(tmp_path: Path) -> None:
         assert result == {"next_hop_tunnels": [v3, v2]}  # the table's order: Static first
         # each tunnel of the unit carries its own entries (sa detail, --json)
         show_sa = ("show", "security", "ipsec", "security-associations")
-        sa = await asyncio.to_thread(client.call, show_sa, {"level": "detail"})
+        sa: Any = await asyncio.to_thread(client.call, show_sa, {"level": "detail"})
         by_vpn = {t["vpn_name"]: t for t in sa["tunnels"]}
         assert by_vpn["V2"]["bind_interface"] == by_vpn["V3"]["bind_interface"] == "st0.0"
         assert by_vpn["V2"]["next_hop_tunnels"] == [v2]
