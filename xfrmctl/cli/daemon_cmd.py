@@ -61,6 +61,7 @@ async def _main(
     socket_path: str,
     fake: dict[str, list[str]] | None,
     lifetime_floor: int | None = None,
+    metrics: tuple[str, int] | None = None,
 ) -> int:
     from xfrmctl.daemon.runtime import Daemon, ReloadRefused  # noqa: PLC0415
     from xfrmctl.daemon.tcp_mss import NftCommand  # noqa: PLC0415
@@ -69,7 +70,13 @@ async def _main(
     nft = NftCommand() if fake is None else None  # a fake kernel leaves the host's tables alone
     daemon = Daemon(config, kernel, socket_path=socket_path, notifier=Notifier(),
                     lifetime_floor=lifetime_floor, nft=nft)  # fmt: skip
+    server = None
     try:
+        if metrics is not None:
+            from xfrmctl.daemon.metrics import MetricsServer  # noqa: PLC0415
+
+            server = MetricsServer(daemon, *metrics)
+            await server.start()
         await daemon.run()
     except ReloadRefused as exc:
         print(exc.message, file=sys.stderr)
@@ -78,6 +85,8 @@ async def _main(
         print(f"xfrmctl daemon: {exc}", file=sys.stderr)
         return 1
     finally:
+        if server is not None:
+            await server.close()
         await kernel.close()
     return 0
 
@@ -100,13 +109,28 @@ def daemon_command(  # noqa: PLR0917 - one parameter per command-line option (ty
         help="Lab and testing only: accept lifetime-seconds down to this many seconds "
         "(the Junos minimum is 180) to watch rekeys in minutes. Logged as a warning.",
     ),
+    metrics: str | None = typer.Option(
+        None,
+        "--metrics",
+        metavar="ADDR:PORT",
+        help="Serve Prometheus metrics over HTTP at ADDR:PORT/metrics ([ADDR]:PORT for IPv6). "
+        "Off unless given.",
+    ),
 ) -> None:
     """Run the IKE daemon in the foreground until SIGTERM/SIGINT; SIGHUP reloads."""
     if log_format not in ("auto", "json", "console"):
         raise typer.BadParameter("must be auto, json or console", param_hint="--log-format")
+    listen = None
+    if metrics is not None:
+        from xfrmctl.daemon.metrics import parse_listen  # noqa: PLC0415
+
+        try:
+            listen = parse_listen(metrics)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--metrics") from None
     logs.configure(level=log_level, json=None if log_format == "auto" else log_format == "json")
     fake = host_addresses() if fake_kernel else None
-    raise typer.Exit(asyncio.run(_main(config, socket_path, fake, lab_lifetime_floor)))
+    raise typer.Exit(asyncio.run(_main(config, socket_path, fake, lab_lifetime_floor, listen)))
 
 
 def register(app: typer.Typer) -> None:

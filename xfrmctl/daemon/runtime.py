@@ -45,6 +45,7 @@ from xfrmctl.daemon.mapping import (
 from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.sockets import IkeSockets
 from xfrmctl.daemon.store import ChildRecord, ManualRecord, StateStore
+from xfrmctl.daemon.tallies import Tallies
 from xfrmctl.daemon.tcp_mss import MssClamp, NftError, NftPort
 from xfrmctl.dpd import Action as DpdAction
 from xfrmctl.dpd import (
@@ -156,6 +157,7 @@ class Daemon:
         self.notifier = notifier or Notifier({})
         self.log = get_logger()
         self.store = StateStore()
+        self.tallies = Tallies()  # event counts for --metrics
         self.config: Config | None = None
         self.plan: Plan | None = None
         self.engine: Engines | None = None
@@ -705,6 +707,7 @@ class Daemon:
                           initiator=action.initiator, exchange=action.exchange_type)  # fmt: skip
         elif isinstance(action, IkeRekeyed):
             self.store.ike_rekeyed(action.old, action.established)
+            self.tallies.ike_rekeys[action.peer] += 1
             gateway = self._dpd_peers.pop(action.old, None)
             if gateway is not None:
                 self._dpd_peers[action.new] = gateway
@@ -715,6 +718,7 @@ class Daemon:
             self._dpd_remove(action.ike_sa)
             vpns = self.store.vpns_of(action.peer)
             self.store.failed(vpns, _reason_text(action.reason, action.detail))
+            self.tallies.ike_failed(action.peer, action.reason)
             self.log.warning("IKE SA failed", peer=action.peer, ike_sa=str(action.ike_sa),
                              reason=str(action.reason), detail=action.detail)  # fmt: skip
             self._schedule_retry(vpns)
@@ -727,11 +731,13 @@ class Daemon:
                 self._schedule_retry(self.store.vpns_of(action.peer))
         elif isinstance(action, ChildFailed):
             self.store.failed([action.child], _reason_text(action.reason, action.detail))
+            self.tallies.child_failed(action.child, self._gateway_of(action.child), action.reason)
             self.log.warning("child SA failed", vpn=action.child, ike_sa=str(action.ike_sa),
                              reason=str(action.reason), detail=action.detail)  # fmt: skip
             self._schedule_retry([action.child])
         elif isinstance(action, PeerDead):
             self.log.warning("peer dead", peer=action.peer, ike_sa=str(action.ike_sa))
+            self.tallies.dpd_failures[action.peer] += 1
             self._schedule_retry(self.store.vpns_of(action.peer))
         elif isinstance(action, LivenessResult):
             self.log.debug("liveness", peer=action.peer, alive=action.alive)
@@ -787,6 +793,8 @@ class Daemon:
             action.child, ChildRecord.of(action, inbound.reqid, self.now())
         )
         self._retry.pop(action.child, None)
+        if action.rekey_of is not None:
+            self.tallies.ipsec_rekeys[(action.child, vpn.gateway)] += 1
         if vpn.multipoint:
             self._nhtb_vpn_up(action, inbound.reqid)
         if action.child in self._out_of_service and (
@@ -1186,6 +1194,7 @@ class Daemon:
             return
         if isinstance(act, MonitorDown):
             self.log.warning("VPN monitor: tunnel down", vpn=act.vpn, reason=str(act.reason))
+            self.tallies.monitor_failures[(act.vpn, self._gateway_of(act.vpn))] += 1
             self._take_out_of_service(act.vpn, str(act.reason))
             rec = self.store.vpns.get(act.vpn)
             for uid in list(rec.children) if rec is not None else ():
@@ -1295,6 +1304,17 @@ class Daemon:
             self.log.warning("cannot read SA counters", error=str(exc))
             return
         self._counters = {c.spi: c for c in counters if owned_reqid(c.reqid)}
+        children = {name: (rec.gateway, [(c.spi_in, c.spi_out) for c in rec.children.values()])
+                    for name, rec in self.store.vpns.items()}  # fmt: skip
+        self.tallies.observe_traffic(children, self._counters)
+
+    async def refresh_counters(self) -> None:
+        """One batched SA counter dump (for the metrics exporter)."""
+        await self._refresh_counters()
+
+    def _gateway_of(self, vpn: str) -> str:
+        rec = self.store.vpns.get(vpn)
+        return rec.gateway if rec is not None else "-"
 
     async def _prepare(self, request: Request) -> Callable[[Request], JsonValue]:
         query = parse_query(request.command, request.args)
