@@ -237,7 +237,7 @@ def test_silent_daemon_times_out(sockdir):
         )
     finally:
         listener.close()
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert result.stderr == f"error: xfrmctl daemon did not answer within 0.05 seconds ({path})\n"
 
 
@@ -287,7 +287,7 @@ def test_result_of_the_wrong_shape_is_reported(sockdir):
     result = runner.invoke(app, ["show", "security", "ike", "sa", "--socket", path])
     thread.join()
     server.server_close()
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert result.stderr == (
         "error: unexpected answer from the daemon: ike_security_associations: expected a list\n"
     )

@@ -23,7 +23,8 @@ from xfrmctl.cli.client import (
     ControlClient,
     ControlClientError,
     DaemonError,
-    DaemonNotRunning,
+    DaemonProtocolError,
+    DaemonTimeout,
     socket_path,
 )
 from xfrmctl.cli.render import render_json, render_lines
@@ -409,15 +410,22 @@ def split_pipes(words: Sequence[str]) -> tuple[tuple[str, ...], list[tuple[Pipe,
 
 # ---- typer commands ---------------------------------------------------------------------
 
-EXIT_SYNTAX: Final = 1
-EXIT_REFUSED: Final = 1
-EXIT_NO_DAEMON: Final = 2
+# Exit statuses of show, clear and request (scripts and the Ansible modules tell them apart).
+EXIT_SYNTAX: Final = 1  # the command is not valid Junos syntax
+EXIT_REFUSED: Final = 1  # the daemon answered with an error
+EXIT_NO_DAEMON: Final = 2  # no daemon to ask: no control socket, or nobody listening on it
+EXIT_NO_ANSWER: Final = 3  # a daemon took the request but did not answer it (in time, or validly)
+EXIT_STATUS_HELP: Final = (
+    "Exit status: 0 done; 1 syntax error or refused by the daemon; 2 no daemon running (no "
+    "control socket); 3 the daemon did not answer within --timeout, or answered garbage."
+)
 
 
 def execute(
     root: str, words: Sequence[str], *, as_json: bool, socket: str | None, timeout: float
 ) -> None:
-    """Parse, ask the daemon, print; exit 1 on a syntax error or refusal, 2 without a daemon."""
+    """Parse, ask the daemon, print; exit 1 on a syntax error or refusal, 2 without a daemon,
+    3 when the daemon does not answer (see EXIT_STATUS_HELP)."""
     try:
         command, filters = split_pipes([root, *words])
         if filters and as_json:
@@ -434,17 +442,17 @@ def execute(
     except DaemonError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    except DaemonNotRunning as exc:
+    except (DaemonTimeout, DaemonProtocolError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_NO_DAEMON) from None
-    except ControlClientError as exc:
+        raise typer.Exit(EXIT_NO_ANSWER) from None
+    except ControlClientError as exc:  # not running, or its socket cannot be opened
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_NO_DAEMON) from None
     try:
         view = from_json(result_type(query), data)
     except StateDecodeError as exc:
         typer.echo(f"error: unexpected answer from the daemon: {exc}", err=True)
-        raise typer.Exit(EXIT_NO_DAEMON) from None
+        raise typer.Exit(EXIT_NO_ANSWER) from None
     if as_json:
         typer.echo(render_json(view), nl=False)
         return
@@ -468,7 +476,17 @@ def show(
     socket: str | None = _SOCKET,
     timeout: float = _TIMEOUT,
 ) -> None:
-    """Show operational state: security ike|ipsec ... (Junos syntax, prefixes allowed)."""
+    """Show the daemon's operational state in Junos layouts (or --json).
+
+    \b
+    WORDS as on an SRX; any unambiguous prefix works (sh sec ipsec sa det):
+      security ike security-associations \\[PEER] \\[index N] \\[brief|detail]
+      security ipsec security-associations \\[brief|detail] \\[index N]
+      security ipsec statistics \\[index N]
+      security ipsec inactive-tunnels
+      security ipsec next-hop-tunnels
+    Text output can be piped: | match RE, | except RE, | count, | no-more.
+    """
     execute("show", words or [], as_json=as_json, socket=socket, timeout=timeout)
 
 
@@ -478,7 +496,17 @@ def clear(
     socket: str | None = _SOCKET,
     timeout: float = _TIMEOUT,
 ) -> None:
-    """Clear SAs or statistics: security ike|ipsec ... (Junos syntax, prefixes allowed)."""
+    """Clear SAs or counters; the daemon renegotiates as establish-tunnels says.
+
+    \b
+    WORDS as on an SRX:
+      security ike security-associations \\[PEER] \\[index N]
+        delete IKE SAs (all, a peer's, or index N) with their IPsec SAs
+      security ipsec security-associations \\[index N]
+        delete the IPsec SAs of every tunnel, or of tunnel ID N
+      security ipsec statistics \\[index N]
+        zero the counters `show security ipsec statistics` prints
+    """
     execute("clear", words or [], as_json=as_json, socket=socket, timeout=timeout)
 
 
@@ -488,14 +516,19 @@ def request(
     socket: str | None = _SOCKET,
     timeout: float = _TIMEOUT,
 ) -> None:
-    """System requests: system reload."""
+    """Requests to the daemon: system reload.
+
+    `request system reload` re-reads the configuration file (as SIGHUP and `systemctl reload`)
+    and applies only what changed; a file with errors is refused and the running
+    configuration stays (exit 1, with the errors).
+    """
     execute("request", words or [], as_json=as_json, socket=socket, timeout=timeout)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``show``, ``clear`` and ``request`` to the ``xfrmctl`` app."""
     for function in (show, clear, request):
-        app.command(name=function.__name__)(function)
+        app.command(name=function.__name__, epilog=EXIT_STATUS_HELP)(function)
 
 
 class PrefixGroup(TyperGroup):

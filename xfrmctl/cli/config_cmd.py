@@ -24,7 +24,12 @@ config_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_WRITERS = {"yaml": emit.to_yaml, "set": emit.to_set, "curly": emit.to_curly}
+_WRITERS = {
+    "yaml": emit.to_yaml,
+    "set": emit.to_set,
+    "curly": emit.to_curly,
+    "json": emit.to_json,
+}
 
 _FORMAT_HELP = "Input format (default: from the file name and contents)."
 _MAP_HELP = "Junos interface name to Linux name, e.g. ge-0/0/0.0=eth0 (repeatable)."
@@ -121,7 +126,7 @@ def _json_report(result: LoadResult, unused: list[str]) -> dict[str, object]:
 def convert(
     file: Annotated[Path, typer.Argument(help="Configuration file to convert ('-': stdin).")],
     *,
-    to: Annotated[str, typer.Option("--to", help="Output form: yaml, set or curly.")],
+    to: Annotated[str, typer.Option("--to", help="Output form: yaml, set, curly or json.")],
     fmt: Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)] = None,
     map_interface: Annotated[
         list[str] | None, typer.Option("--map-interface", help=_MAP_HELP)

@@ -1,4 +1,4 @@
-"""Write a loaded configuration back as ``set`` commands, curly text or YAML.
+"""Write a loaded configuration back as ``set`` commands, curly text, YAML or JSON.
 
 The writers read the validated tree (not the model), so the output keeps exactly what was
 configured, normalised: grammar order inside each block (spec §4.9), Junos interface names
@@ -8,6 +8,7 @@ written (as Junos ``$9$`` strings) only when asked; otherwise a placeholder that
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -206,6 +207,14 @@ def to_yaml(root: Block, show_secrets: bool = False) -> tuple[str, list[str]]:
         return "{}\n", writer.redacted
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
     return text, writer.redacted
+
+
+def to_json(root: Block, show_secrets: bool = False) -> tuple[str, list[str]]:
+    """The YAML form's data as JSON (which is YAML: `config check` and the daemon read it),
+    for tools that hold configuration as JSON (the Ansible modules, APIs)."""
+    writer = Writer(show_secrets)
+    data = _yaml_mapping(writer.nodes(root))
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n", writer.redacted
 
 
 def _key(word: str) -> object:

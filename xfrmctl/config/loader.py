@@ -55,7 +55,7 @@ class LoadResult:
 
 def detect_format(text: str, filename: str = "") -> str:
     suffix = Path(filename).suffix.lower()
-    if suffix in (".yaml", ".yml"):
+    if suffix in (".yaml", ".yml", ".json"):  # JSON is YAML
         return "yaml"
     if suffix == ".set":
         return "set"
@@ -65,6 +65,8 @@ def detect_format(text: str, filename: str = "") -> str:
             continue
         if _SET_COMMAND.match(stripped):
             return "set"
+        if stripped.startswith("{"):
+            return "yaml"  # a JSON object (curly text never opens with a brace)
         yaml_key = _YAML_KEY.match(stripped) and not stripped.startswith(CURLY_PREFIXES)
         if yaml_key or stripped.startswith("---"):
             return "yaml"

@@ -18,7 +18,9 @@ from ansible_collections.xfrmctl.ipsec.plugins.module_utils.resource import (
     parse_text,
 )
 
-EXIT_NO_DAEMON = 2
+# `xfrmctl show|clear|request` exit statuses (see `xfrmctl show --help`)
+EXIT_NO_DAEMON = 2  # no daemon: no control socket, or nobody listening on it
+EXIT_NO_ANSWER = 3  # a daemon took the request but did not answer it in time
 
 
 DEFAULT_SOCKET = "/run/xfrmctl/control.sock"
@@ -183,8 +185,8 @@ class Router:
             return True
         message = err.strip() or out.strip() or f"exit status {rc}"
         if rc == EXIT_NO_DAEMON:
-            if not os.path.exists(self._socket_path()):
-                return False
+            return False
+        if rc == EXIT_NO_ANSWER:
             raise RouterError(
                 f"the daemon did not confirm the reload: {message}; the new configuration file "
                 "is in place",
