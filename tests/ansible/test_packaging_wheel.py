@@ -5,6 +5,7 @@ the installed command answers `--version` and `--help` from there, not from the 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -18,7 +19,10 @@ UNIT_IN_WHEEL = "share/xfrmctl/systemd/xfrmctl.service"
 
 
 def run(*argv: str, cwd: Path | None = None) -> str:
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=900, check=False)
+    # not the checkout: a PYTHONPATH to it would make pip see xfrmctl as installed already
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=900, check=False,
+                          env=env)  # fmt: skip
     assert proc.returncode == 0, f"{' '.join(argv)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout
 
@@ -44,6 +48,9 @@ def test_wheel_holds_the_package_the_command_and_the_unit(wheel: Path) -> None:
         assert "xfrmctl/config/loader.py" in names
         entry_points = archive.read(f"xfrmctl-{version}.dist-info/entry_points.txt").decode()
         assert "xfrmctl = xfrmctl.cli.main:app" in entry_points.splitlines()
+        metadata = archive.read(f"xfrmctl-{version}.dist-info/METADATA").decode()
+        assert "Requires-Dist: prometheus_client>=0.20" in metadata.splitlines()
+        assert "xfrmctl/daemon/metrics.py" in names
         assert not [n for n in names if n.startswith(("tests/", "integration/", "ansible_"))]
 
 
@@ -63,3 +70,5 @@ def test_wheel_installs_a_working_command(wheel: Path, tmp_path: Path) -> None:
                 cwd=tmp_path)  # fmt: skip
     assert where.startswith(str(venv))
     assert (venv / UNIT_IN_WHEEL).read_text() == UNIT.read_text()
+    daemon_help = " ".join(run(str(xfrmctl), "daemon", "--help", cwd=tmp_path).split())
+    assert "--metrics ADDR:PORT Serve Prometheus metrics" in daemon_help
