@@ -1,21 +1,24 @@
-"""docs/ansible.md shows the very playbook and inventory the lab test runs."""
+"""docs/ansible.md and the README show the very playbook and inventory the lab test runs."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples" / "ansible"
 
 
-def yaml_blocks() -> list[str]:
-    text = (ROOT / "docs" / "ansible.md").read_text()
+def yaml_blocks(doc: str) -> list[str]:
+    text = (ROOT / doc).read_text()
     return re.findall(r"^```yaml\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
 
 
-def test_the_guide_shows_the_example_files_verbatim():
-    blocks = yaml_blocks()
+@pytest.mark.parametrize("doc", ["docs/ansible.md", "README.md"])
+def test_the_guide_shows_the_example_files_verbatim(doc: str):
+    blocks = yaml_blocks(doc)
     assert (EXAMPLES / "site.yml").read_text() in blocks
     assert (EXAMPLES / "inventory.yml").read_text() in blocks
 
