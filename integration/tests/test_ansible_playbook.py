@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ pytestmark = [
                        reason="ansible-core is not installed (pip install ansible-core)"),
 ]  # fmt: skip
 PSK = "lab-only-secret-0123456789"
+RUN_TIMEOUT = 900.0  # one ansible-playbook run, under emulation and a busy host
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:
@@ -75,24 +77,42 @@ class Playbook:
             ANSIBLE_NOCOLOR="1",
             ANSIBLE_FORCE_COLOR="0",
             ANSIBLE_RETRY_FILES_ENABLED="0",
+            ANSIBLE_INVENTORY_ENABLED="ansible.builtin.yaml",  # the inventory is JSON (YAML)
             LC_ALL="C.UTF-8",
             PATH=f"{BIN}:/usr/sbin:/usr/bin:/sbin:/bin",
         )
         self.runs = 0
+        self.times: list[float] = []
 
-    def run(self, *args: str) -> str:
+    def run(self, *args: str, timeout: float = RUN_TIMEOUT) -> str:
+        """One ansible-playbook run; its output goes to runN.log line by line, each line with
+        the seconds since the run started (kept with the artefacts, also when it times out)."""
         self.runs += 1
-        proc = subprocess.run(
-            [str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(PLAYBOOK), *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=600,
-            check=False,
-        )
-        out = proc.stdout + proc.stderr
-        (self.dir / f"run{self.runs}.log").write_text(out)
-        assert proc.returncode == 0, out[-6000:]
+        log = self.dir / f"run{self.runs}.log"
+        argv = [str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(PLAYBOOK), *args]
+        start = time.monotonic()
+        lines: list[str] = []
+        with log.open("w") as sink:
+            sink.write(" ".join(argv) + "\n")
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=self.env)  # fmt: skip
+            assert proc.stdout is not None
+            timer = threading.Timer(timeout, proc.kill)
+            timer.start()
+            try:
+                for line in proc.stdout:
+                    lines.append(line)
+                    sink.write(f"{time.monotonic() - start:7.1f} {line}")
+                    sink.flush()
+            finally:
+                timer.cancel()
+                rc = proc.wait()
+        elapsed = time.monotonic() - start
+        self.times.append(elapsed)
+        print(f"ansible-playbook {' '.join(args) or '(build)'}: {elapsed:.0f} s, exit {rc}")
+        out = "".join(lines)
+        assert elapsed < timeout, f"ansible-playbook did not finish in {timeout:.0f} s: {log}"
+        assert rc == 0, out[-6000:]
         assert PSK not in out
         return out
 
