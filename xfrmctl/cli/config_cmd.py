@@ -20,7 +20,8 @@ from xfrmctl.config.reference import grammar_reference
 
 config_app = typer.Typer(
     name="config",
-    help="Check or convert a configuration file (YAML, Junos set commands or curly text).",
+    help="Check or convert a configuration file (YAML, Junos set commands or curly text), or "
+    "list the statements xfrmctl accepts. Works on the file alone: no daemon needed.",
     no_args_is_help=True,
 )
 
@@ -88,7 +89,11 @@ def check(
         bool, typer.Option("--json", help="One JSON object with every diagnostic.")
     ] = False,
 ) -> None:
-    """Print every error and warning as FILE:LINE: error|warning: ...; exit 1 on errors."""
+    """Validate a configuration before `request system reload` (or SIGHUP).
+
+    Prints every error and warning as FILE:LINE: error|warning: MESSAGE, then "configuration
+    check succeeds" when there is no error. Exit status 1 when there are errors.
+    """
     result = _load(file, fmt, map_interface)
     if as_json:
         typer.echo(json.dumps(_json_report(result, _unused_mappings(result, map_interface))))
@@ -141,7 +146,12 @@ def convert(
         Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")
     ] = None,
 ) -> None:
-    """Write the normalised configuration; diagnostics go to stderr, exit 1 on errors."""
+    """Rewrite a configuration in another form: yaml, Junos set, curly or json.
+
+    The output is normalised (grammar order, Linux interface names, canonical values) and
+    loads back unchanged. Keys are replaced by a placeholder unless --show-secrets is given.
+    Diagnostics go to stderr; exit status 1 when the input has errors.
+    """
     if to not in _WRITERS:
         raise typer.BadParameter(f"expected one of: {', '.join(_WRITERS)}", param_hint="--to")
     result = _load(file, fmt, map_interface)
