@@ -518,9 +518,9 @@ def request(
 ) -> None:
     """Requests to the daemon: system reload.
 
-    `request system reload` re-reads the configuration file (as SIGHUP and `systemctl reload`)
-    and applies only what changed; a file with errors is refused and the running
-    configuration stays (exit 1, with the errors).
+    `request system reload` re-reads the configuration file (as SIGHUP and
+    `systemctl reload` do) and applies only what changed; a file with errors
+    is refused and the running configuration stays (exit 1, with the errors).
     """
     execute("request", words or [], as_json=as_json, socket=socket, timeout=timeout)
 

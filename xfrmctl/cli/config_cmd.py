@@ -91,8 +91,9 @@ def check(
 ) -> None:
     """Validate a configuration before `request system reload` (or SIGHUP).
 
-    Prints every error and warning as FILE:LINE: error|warning: MESSAGE, then "configuration
-    check succeeds" when there is no error. Exit status 1 when there are errors.
+    Prints every error and warning as FILE:LINE: error|warning: MESSAGE,
+    then "configuration check succeeds" when there is no error.
+    Exit status 1 when there are errors.
     """
     result = _load(file, fmt, map_interface)
     if as_json:
@@ -148,9 +149,10 @@ def convert(
 ) -> None:
     """Rewrite a configuration in another form: yaml, Junos set, curly or json.
 
-    The output is normalised (grammar order, Linux interface names, canonical values) and
-    loads back unchanged. Keys are replaced by a placeholder unless --show-secrets is given.
-    Diagnostics go to stderr; exit status 1 when the input has errors.
+    The output is normalised (grammar order, Linux interface names, canonical
+    values) and loads back unchanged. Keys are replaced by a placeholder
+    unless --show-secrets is given. Diagnostics go to stderr; exit status 1
+    when the input has errors.
     """
     if to not in _WRITERS:
         raise typer.BadParameter(f"expected one of: {', '.join(_WRITERS)}", param_hint="--to")

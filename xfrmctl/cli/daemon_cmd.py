@@ -119,10 +119,11 @@ def daemon_command(  # noqa: PLR0917 - one parameter per command-line option (ty
 ) -> None:
     """Run the IKE daemon in the foreground (systemd Type=notify).
 
-    It creates the st0 interfaces, routes, policies and SAs of the configuration and negotiates
-    them. SIGHUP (or `xfrmctl request system reload`) applies only what changed in the file;
-    SIGTERM or SIGINT deletes the IKE SAs and everything the daemon installed, then exits.
-    Exit status 1 when the configuration has errors or a socket cannot be opened.
+    It creates the st0 interfaces, routes, policies and SAs of the
+    configuration and negotiates them. SIGHUP (or `request system reload`)
+    applies only what changed in the file; SIGTERM or SIGINT deletes the IKE
+    SAs and everything the daemon installed, then exits. Exit status 1 when
+    the configuration has errors or a socket cannot be opened.
     """
     if log_format not in ("auto", "json", "console"):
         raise typer.BadParameter("must be auto, json or console", param_hint="--log-format")
