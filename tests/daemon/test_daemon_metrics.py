@@ -166,7 +166,7 @@ def test_metrics_of_a_tunnel_with_traffic_a_rekey_and_failures(tmp_path: Path) -
 
         # the monitor and DPD take the tunnel down
         a.dpd_actions([MonitorDown("vpn1", DownReason.PEER_NOT_RESPONDING, a.now())])
-        [ref] = [s.ref for s in a.engine.sessions.values() if not s.closed]
+        [ref] = [s.ref for s in a.engine.v2.sessions.values() if not s.closed]
         a._enqueue([PeerDead(ref, "GW")])
         await a.wait_idle()
         lines = await scrape(port)

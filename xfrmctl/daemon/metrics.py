@@ -20,6 +20,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from xfrmctl.keying.ikev1.session import IsakmpSa
+from xfrmctl.keying.ikev1.session import State as V1State
 from xfrmctl.keying.ikev2.session import Phase
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ PATH = "/metrics"
 Labels = tuple[str, ...]
 _HEADER_LIMIT = 8192
 _READ_TIMEOUT = 10.0
-# IKE SA phases as the `state` label; closed SAs are forgotten, not counted
+# IKEv2 SA phases as the `state` label; closed SAs are forgotten, not counted
 IKE_STATES = {
     Phase.INIT: "init",
     Phase.AUTH: "auth",
@@ -141,17 +143,31 @@ class DaemonCollector(Collector):
             labels=["gateway", "state"],
         )
         counts: dict[tuple[str, str], int] = {}
-        gateways = set(d.engine.peers) if d.engine is not None else set()
-        for session in d.engine.sessions.values() if d.engine is not None else ():
-            state = IKE_STATES.get(session.phase)
-            if state is not None:
-                at = (session.peer.name, state)
-                counts[at] = counts.get(at, 0) + 1
-                gateways.add(session.peer.name)
+        gateways: set[str] = set()
+        if d.engine is not None:
+            v1, v2 = d.engine.v1, d.engine.v2
+            gateways = set(v2.peers) | set(v1.peers)
+            states = [(s.peer.name, IKE_STATES.get(s.phase)) for s in v2.sessions.values()]
+            states += [(sa.peer_name, _v1_state(sa)) for peer in v1.peers
+                       for sa in v1.sessions_of(peer)]  # fmt: skip
+            for gateway, state in states:
+                if state is not None:
+                    counts[(gateway, state)] = counts.get((gateway, state), 0) + 1
+                    gateways.add(gateway)
         for gateway in sorted(gateways):
             for state in IKE_STATES.values():
                 ike.add_metric([gateway, state], counts.get((gateway, state), 0))
         yield ike
+
+
+def _v1_state(sa: IsakmpSa) -> str | None:
+    """An IKEv1 SA's state in the IKEv2 vocabulary: main/aggressive mode SA and KE messages
+    are `init`, the identities `auth`; a replaced SA is `rekeyed`."""
+    if sa.state is V1State.ESTABLISHED:
+        return "rekeyed" if sa.successor is not None else "established"
+    if sa.state is V1State.DELETED:
+        return None
+    return "auth" if sa.state in (V1State.I_MM3, V1State.R_AM1) else "init"
 
 
 def _counter(
