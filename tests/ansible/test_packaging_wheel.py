@@ -70,5 +70,5 @@ def test_wheel_installs_a_working_command(wheel: Path, tmp_path: Path) -> None:
                 cwd=tmp_path)  # fmt: skip
     assert where.startswith(str(venv))
     assert (venv / UNIT_IN_WHEEL).read_text() == UNIT.read_text()
-    daemon_help = " ".join(run(str(xfrmctl), "daemon", "--help", cwd=tmp_path).split())
-    assert "--metrics ADDR:PORT Serve Prometheus metrics" in daemon_help
+    daemon_help = run(str(xfrmctl), "daemon", "--help", cwd=tmp_path)
+    assert "--metrics" in daemon_help and "Prometheus" in daemon_help

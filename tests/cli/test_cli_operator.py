@@ -66,8 +66,11 @@ def test_exit_statuses_are_distinct_and_documented() -> None:
 
 
 def test_daemon_help_names_metrics() -> None:
-    text = " ".join(runner.invoke(app, ["daemon", "--help"]).stdout.split())
-    assert "--metrics" in text and "Serve Prometheus metrics over HTTP" in text
+    daemon = dict(walk(typer.main.get_command(app)))["daemon"]
+    [option] = [p for p in daemon.params if "--metrics" in p.opts]
+    assert option.help.startswith("Serve Prometheus metrics over HTTP at ADDR:PORT/metrics")
+    assert option.metavar == "ADDR:PORT" and option.default is None
+    assert "--metrics" in runner.invoke(app, ["daemon", "--help"]).stdout
 
 
 def test_daemon_rejects_a_bad_metrics_address(tmp_path: Path) -> None:
