@@ -244,3 +244,18 @@ def test_http_answers_only_scrapes(tmp_path: Path) -> None:
         await server.close()
 
     asyncio.run(main())
+
+
+def test_ikev1_states_in_the_ikev2_vocabulary() -> None:
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from xfrmctl.daemon.metrics import _v1_state  # noqa: PLC0415
+    from xfrmctl.keying.ikev1.session import State  # noqa: PLC0415
+
+    def state(s: State, successor: object = None) -> str | None:
+        return _v1_state(SimpleNamespace(state=s, successor=successor))  # type: ignore[arg-type]
+
+    assert [state(s) for s in State] == [
+        "init", "init", "auth", "init", "init", "init", "auth", "established", None
+    ]  # fmt: skip
+    assert state(State.ESTABLISHED, successor=object()) == "rekeyed"
