@@ -339,7 +339,7 @@ class Daemon:
             try:
                 await self.nft.run(tcp_mss.removal_script())
             except NftError as exc:
-                self.log.warning("cannot remove a stale tcp-mss table", error=str(exc))
+                self.log.debug("no stale tcp-mss table removed", error=str(exc))
 
     async def shutdown(self) -> None:
         """IKE deletes first, then every SA, policy, route and interface we installed."""
