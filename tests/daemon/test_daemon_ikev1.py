@@ -17,11 +17,14 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     until,
 )
 
+from xfrmctl.cli.render.ike import render_ike_sa_detail
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.netlink.constants import XFRMCTL_REQID_MIN, XfrmDir
 from xfrmctl.netlink.fake import FakeKernel
 from xfrmctl.state.model import Snapshot
+from xfrmctl.state.query import IkeSaView
 
+GOLDEN = Path(__file__).parent.parent / "cli" / "golden"
 A, B = "192.0.2.1", "192.0.2.2"
 VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
@@ -125,6 +128,23 @@ def test_main_mode_seed000_exact_kernel_state_show_and_shutdown(tmp_path: Path) 
         ]  # fmt: skip
         assert tunnel.sas[0].algorithm == "ESP:3des/sha1"
         assert tunnel.local_identity == "ipv4_subnet(any:0,[0..7]=0.0.0.0/0)"
+        # b, the responder, prints seed 000's detail layout line for line with its own values
+        seed = (GOLDEN / "ike_sa_detail_seed000.txt").read_text().splitlines()
+        seed = seed[: seed.index("  Phase 2 negotiations in progress: 0") + 1]
+        own = {  # the seed's value -> ours (the counters keep their column)
+               "212.45.64.2": A, "192.168.179.2": B, "5957443": str(ike_b.index),
+               "gw-hub": "GW", "4ede589f52cef9c9": ike_b.initiator_cookie,
+               "8c9d70cb3a4ce3f2": ike_b.responder_cookie,
+               "560 seconds": f"{ike_b.lifetime_remaining} seconds",
+               "  6460": "     0", "  6400": "     0", ":                   73": f":{0:>21}",
+               ":                   74": f":{0:>21}", "0 created": "1 created"}
+        want = []
+        for line in seed:
+            text = line
+            for theirs, mine in own.items():
+                text = text.replace(theirs, mine)
+            want.append(text)
+        assert render_ike_sa_detail(IkeSaView(ike_security_associations=(ike_b,))) == want
 
         await a.shutdown()
         assert await ka.list_sas() == [] and await ka.list_policies() == []
