@@ -13,7 +13,8 @@ def _recorded(v1):
     return net
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,  # a whole exchange per example: no wall-clock limit
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_datagrams_are_dropped_not_raised(v1, data):
     net = _recorded(v1)
