@@ -984,7 +984,7 @@ class Daemon:
             return None
         at = self.engine.last_authenticated_rx(ref)
         settings = self._dpd_settings(self._dpd_peers.get(ref, ""))
-        if at is not None and settings is not None and at > now - settings.interval:
+        if at is not None and settings is not None and at + settings.interval > now:
             return at
         return None
 

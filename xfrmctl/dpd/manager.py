@@ -271,7 +271,7 @@ class LivenessManager:
             return []
         self.ledger.observe(self.ledger.keys_of("child", child), dump, now)
         state.active_at = max(state.active_at, self.ledger.last_change_of("child", child))
-        if now - state.active_at >= state.idle_time:
+        if state.active_at + state.idle_time <= now:  # as its deadline was computed
             del self.idle[child]
             return [IdleTimeout(child, state.active_at, now)]
         step = state.idle_time / IDLE_CHECKS

@@ -42,7 +42,9 @@ class PeerState:
     def decide(self, now: float) -> tuple[list[Action], float | None]:
         """Actions due at `now` and the time of the next decision (None once dead)."""
         interval = self.settings.interval
-        fresh = self.alive_at > now - interval
+        # compared as the deadline was computed (alive_at + interval): at that deadline the
+        # evidence is stale even where `now - interval` would round just below `alive_at`
+        fresh = self.alive_at + interval > now
         if self.probes and fresh:
             self.probes = 0
         if self.probes:
@@ -56,7 +58,7 @@ class PeerState:
         if mode is not DpdMode.ALWAYS_SEND:
             if fresh:
                 return [], self.alive_at + interval
-            if mode is DpdMode.OPTIMIZED and not self.outbound_at > now - interval:
+            if mode is DpdMode.OPTIMIZED and not self.outbound_at + interval > now:
                 return [], now + interval  # idle tunnel: nothing to verify
         return [self._probe(now)], now + interval
 
