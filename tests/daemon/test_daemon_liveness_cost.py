@@ -10,6 +10,7 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     Wire,
     config,
@@ -18,7 +19,9 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     until,
 )
 
+from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import DpdMode, DpdSettings, LivenessManager, ProbePeer
+from xfrmctl.netlink.fake import FakeKernel
 
 A, B = "192.0.2.1", "192.0.2.2"
 VPNS_A = {f"vpn{i}": {"unit": i, "address": f"198.18.255.{4 * i + 1}/30",
@@ -131,3 +134,16 @@ def test_tick_cost_follows_due_timers_not_tunnels() -> None:
     dump.lookups = 0
     assert mgr.on_timer(11.0, dump) == [] and dump.lookups == 0
     assert mgr.next_deadline() == 11.01
+
+
+def test_liveness_ticks_are_a_quantum_apart_that_grows_with_the_dump(tmp_path: Path) -> None:
+    """Tunnels whose deadlines drifted apart share ticks: a tick runs no sooner than
+    SAs x 0.5 ms (at most 1 s) after the previous one, since each tick dumps every SA."""
+    daemon = Daemon(str(tmp_path / "none.yaml"), FakeKernel(), socket_path=str(tmp_path / "s"))
+    assert daemon._liveness_due() is None
+    daemon.dpd.add_peer("ike", DpdSettings(DpdMode.ALWAYS_SEND, 10.0, 5), 0.0)
+    assert daemon._liveness_due() == 10.0  # no tick yet: the deadline itself
+    daemon._dpd_last = 9.5
+    for sas, due in ((0, 10.0), (20, 10.0), (1200, 10.1), (2000, 10.5), (50000, 10.5)):
+        daemon._counters = dict.fromkeys(range(sas))  # type: ignore[assignment]
+        assert daemon._liveness_due() == pytest.approx(due), sas
