@@ -6,6 +6,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzz import harness as fz
 from xfrmctl.keying.ikev2.actions import IkeEstablished, Send
 from xfrmctl.keying.ikev2.engine import Ikev2Engine
 from xfrmctl.keying.ikev2.settings import EngineSettings
@@ -68,33 +69,13 @@ def test_random_datagrams(h, data):
     assert not any(isinstance(a, IkeEstablished) for a in actions)
 
 
-def mutate(data: bytes, draw: Any) -> bytes:
-    kind = draw(st.sampled_from(["flip", "truncate", "extend", "splice", "header"]))
-    buf = bytearray(data)
-    if kind == "flip":
-        for _ in range(draw(st.integers(1, 8))):
-            i = draw(st.integers(0, len(buf) - 1))
-            buf[i] ^= draw(st.integers(1, 255))
-    elif kind == "truncate":
-        buf = buf[: draw(st.integers(0, len(buf) - 1))]
-    elif kind == "extend":
-        buf += draw(st.binary(min_size=1, max_size=64))
-    elif kind == "splice":
-        i = draw(st.integers(0, len(buf)))
-        buf[i:i] = draw(st.binary(min_size=1, max_size=16))
-    else:
-        i = draw(st.integers(16, 27))
-        buf[i] = draw(st.integers(0, 255))
-    return bytes(buf)
-
-
 @FUZZ
 @given(st.data())
 def test_mutated_handshake_into_fresh_responder(h, data):
     from_a, _ = corpus(h)
     eng = responder(h)
     for original in from_a[:2]:
-        pkt = mutate(original, data.draw)
+        pkt = fz.mutate(original, fz.DrawChooser(data.draw))
         check_sends(eng.receive(pkt, B, A, 0.0))
         check_sends(eng.receive(original, B, A, 0.0))
     assert eng.half_open <= 4
@@ -109,7 +90,7 @@ def test_mutated_traffic_into_established_peers(h, data):
     from_a, from_b = corpus(h)
     which = data.draw(st.sampled_from(["a", "b"]))
     pool = from_b if which == "a" else from_a
-    pkt = mutate(data.draw(st.sampled_from(pool)), data.draw)
+    pkt = fz.mutate(data.draw(st.sampled_from(pool)), fz.DrawChooser(data.draw))
     side = net.side(which)
     here, there = (A, B) if which == "a" else (B, A)
     check_sends(side.engine.receive(pkt, here, there, 1.0))
