@@ -9,7 +9,6 @@ the same code.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,6 +18,7 @@ from typing import Any, Protocol
 from hypothesis import strategies as st
 
 from tests.keying.ikev2 import conftest as v2net
+from tests.keying.netsim import Rng
 from xfrmctl.keying import sk
 from xfrmctl.keying.constants import IKE_HEADER_SIZE, PayloadType, ProtocolId
 from xfrmctl.keying.errors import ParseError
@@ -160,22 +160,6 @@ def decode_v1(data: bytes) -> bool:
 # ---------------------------------------------------------------------------------- responders
 
 
-class Stream:
-    """Deterministic randomness for fuzzed engines (a SHA-256 counter stream)."""
-
-    def __init__(self, seed: str) -> None:
-        self._h = hashlib.sha256
-        self.seed = seed.encode()
-        self.n = 0
-
-    def __call__(self, n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            self.n += 1
-            out += self._h(self.seed + self.n.to_bytes(8, "big")).digest()
-        return out[:n]
-
-
 def _child(name: str, esp: str) -> ChildConfig:
     return ChildConfig(
         name=name,
@@ -202,7 +186,7 @@ def responder_v2(peer: PeerConfig | None = None) -> Ikev2Engine:
     )
     settings = EngineSettings(half_open_limit=V2_HALF_OPEN_LIMIT,
                               cookie_threshold=V2_COOKIE_THRESHOLD)  # fmt: skip
-    eng = Ikev2Engine([peer], Stream("fuzz-v2"), settings=settings)
+    eng = Ikev2Engine([peer], Rng("fuzz-v2"), settings=settings)
     eng.raise_internal_errors = True  # a bug must fail, not hide in a counter
     return eng
 
@@ -224,7 +208,7 @@ def responder_v1() -> Ikev1Engine:
         )
         for mode in (ExchangeMode.MAIN, ExchangeMode.AGGRESSIVE)
     ]
-    eng = Ikev1Engine(peers, Stream("fuzz-v1"))
+    eng = Ikev1Engine(peers, Rng("fuzz-v1"))
     eng.raise_internal_errors = True
     return eng
 
@@ -273,7 +257,7 @@ class EstablishedV2:
         self.net = v2net.pair(seed="fuzz-inner")
         self.net.feed(self.net.a, self.net.a.engine.initiate("to-b", "net", 0.0))
         self.net.run()
-        self.b = self.net.b.engine
+        self.b: Ikev2Engine = self.net.b.engine
         (self.sa,) = self.net.a.engine.sessions.values()
         self.b.raise_internal_errors = True
 

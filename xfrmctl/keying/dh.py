@@ -74,7 +74,7 @@ _MODP_SIZES: dict[int, tuple[int, int]] = {
 
 def _rfc_prime(bits: int, offset: int) -> int:
     pi_part = _PI_BITS >> (8192 - bits)
-    return 2**bits - 2 ** (bits - 64) - 1 + 2**64 * (pi_part + offset)
+    return (1 << bits) - (1 << (bits - 64)) - 1 + ((pi_part + offset) << 64)
 
 
 _MODP_PRIMES: dict[int, int] = {g: _rfc_prime(*size) for g, size in _MODP_SIZES.items()}

@@ -1,4 +1,4 @@
-"""Two IKEv1 engines wired together in memory with a fake clock.
+"""The IKEv1 test harness: two engines on the in-memory `Net` of `tests/keying/netsim.py`.
 
 `Net` carries datagrams between engine "a" (192.0.2.1, nets 10.1/16) and engine "b"
 (198.51.100.2, nets 10.2/16); `tamper` can drop, duplicate or rewrite them; an optional NAT in
@@ -7,129 +7,23 @@ front of "a" rewrites its address and port.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import types
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from tests.keying.netsim import NAT_PUBLIC, Net, Rng, mirrored
 from xfrmctl.keying.constants import ProtocolId
 from xfrmctl.keying.ikev1.engine import Ikev1Engine
 from xfrmctl.keying.ikev1.settings import ExchangeMode, Ikev1PeerConfig, Phase1Proposal
-from xfrmctl.keying.ikev2.actions import Action, DeleteChild, InstallChild, Send
 from xfrmctl.keying.ikev2.settings import Auth, ChildConfig, PskAuth
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.keying.transforms import by_name, parse_proposal
 
 A_ADDR = "192.0.2.1"
 B_ADDR = "198.51.100.2"
-NAT_PUBLIC = "203.0.113.9"
 PSK = b"seed-000 shared secret"
-
-
-class Rng:
-    """Deterministic randomness: SHA-256 counter stream from a seed."""
-
-    def __init__(self, seed: str) -> None:
-        self.seed = seed.encode()
-        self.counter = 0
-
-    def __call__(self, n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            self.counter += 1
-            out += hashlib.sha256(self.seed + self.counter.to_bytes(8, "big")).digest()
-        return out[:n]
-
-
-@dataclass
-class Packet:
-    src: str
-    data: bytes
-    source: tuple[str, int]
-    dest: tuple[str, int]
-
-
-@dataclass
-class Side:
-    name: str
-    engine: Ikev1Engine
-    events: list[Action] = field(default_factory=list)
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-    def installed(self) -> dict[int, InstallChild]:
-        live: dict[int, InstallChild] = {}
-        for e in self.events:
-            if isinstance(e, InstallChild):
-                live[e.unique_id] = e
-            elif isinstance(e, DeleteChild):
-                live.pop(e.unique_id, None)
-        return live
-
-
-class Net:
-    def __init__(self, a: Ikev1Engine, b: Ikev1Engine, *, nat_a: bool = False) -> None:
-        self.a = Side("a", a)
-        self.b = Side("b", b)
-        self.now = 1000.0
-        self.queue: list[Packet] = []
-        self.sent: list[Packet] = []
-        self.tamper: Callable[[Packet], list[Packet]] | None = None
-        self.nat_a = nat_a
-        self._nat_map: dict[tuple[str, int], tuple[str, int]] = {}
-
-    def side(self, name: str) -> Side:
-        return self.a if name == "a" else self.b
-
-    def feed(self, side: Side, actions: list[Action]) -> None:
-        for act in actions:
-            if isinstance(act, Send):
-                src, dst = act.local, act.remote
-                if side.name == "a" and self.nat_a:
-                    if src not in self._nat_map:
-                        self._nat_map[src] = (NAT_PUBLIC, 40000 + len(self._nat_map))
-                    src = self._nat_map[src]
-                pkt = Packet(side.name, act.data, src, dst)
-                self.sent.append(pkt)
-                self.queue.extend(self.tamper(pkt) if self.tamper else [pkt])
-            else:
-                side.events.append(act)
-
-    def _deliver(self, pkt: Packet) -> None:
-        target = self.b if pkt.src == "a" else self.a
-        dest = pkt.dest
-        if target.name == "a" and self.nat_a:
-            back = {v: k for k, v in self._nat_map.items()}
-            if dest not in back:
-                return
-            dest = back[dest]
-        self.feed(target, target.engine.receive(pkt.data, dest, pkt.source, self.now))
-
-    def run(self, max_rounds: int = 100) -> None:
-        rounds = 0
-        while self.queue:
-            rounds += 1
-            assert rounds < max_rounds, "negotiation does not settle"
-            batch, self.queue = self.queue, []
-            for pkt in batch:
-                self._deliver(pkt)
-
-    def advance(self, until: float) -> None:
-        while True:
-            ds = [d for d in (self.a.engine.next_deadline(), self.b.engine.next_deadline()) if d]
-            nxt = min(ds) if ds else None
-            if nxt is None or nxt > until:
-                break
-            self.now = max(self.now, nxt)
-            for side in (self.a, self.b):
-                self.feed(side, side.engine.on_timer(self.now))
-            self.run()
-        self.now = until
 
 
 def peer(
@@ -183,22 +77,10 @@ def pair(
     eb = Ikev1Engine([pb], Rng("b" + seed))
     ea.raise_internal_errors = True
     eb.raise_internal_errors = True
-    return Net(ea, eb, nat_a=nat_a)
+    return Net(ea, eb, nat_a=nat_a, now=1000.0)
 
 
-def mirrored(x: InstallChild, y: InstallChild) -> bool:
-    return (
-        x.spi_in == y.spi_out
-        and x.spi_out == y.spi_in
-        and x.encr_key_in == y.encr_key_out
-        and x.encr_key_out == y.encr_key_in
-        and x.integ_key_in == y.integ_key_out
-        and x.integ_key_out == y.integ_key_in
-        and x.encr == y.encr
-        and x.integ == y.integ
-        and x.local_ts == y.remote_ts
-        and x.remote_ts == y.local_ts
-    )
+__all__ = ["A_ADDR", "B_ADDR", "NAT_PUBLIC", "PSK", "Net", "Rng", "mirrored", "pair", "peer"]
 
 
 @pytest.fixture

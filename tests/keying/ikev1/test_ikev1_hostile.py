@@ -128,7 +128,7 @@ def test_peer_that_never_authenticates_expires_half_open(v1):
     for _ in range(4):  # MM1 .. MM4, then c stops before its authentication (MM5)
         batch, lab.cb.queue = lab.cb.queue, []
         for pkt in batch:
-            lab.cb._deliver(pkt)
+            lab.cb._deliver_one(pkt)
     lab.cb.queue.clear()
     lab.cb.tamper = lambda pkt: []
     assert len(lab.b.sas) == 2

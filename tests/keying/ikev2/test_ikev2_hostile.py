@@ -209,7 +209,7 @@ def test_psk_auth_is_compared_in_constant_time(h, monkeypatch):
         compared.append(len(x))
         return real(x, y)
 
-    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     prf_t = by_name("prfsha256")
     good = auth.psk_auth_data(prf_t, b"k", b"octets")
     auth.verify_psk(prf_t, b"k", b"octets", good)
