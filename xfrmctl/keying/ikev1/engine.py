@@ -8,12 +8,17 @@ of the peer is up, starting a new phase 1 when none is (spec §3.5).
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from xfrmctl.keying import dispatch
 from xfrmctl.keying.constants import ProtocolId
+from xfrmctl.keying.dispatch import (
+    check_unique_names,
+    local_matches,
+    same_address,
+)
 from xfrmctl.keying.errors import ParseError
 from xfrmctl.keying.ikev1.constants import Exchange
 from xfrmctl.keying.ikev1.quick import QuickMode
@@ -35,13 +40,11 @@ from xfrmctl.keying.ikev2.retransmit import RetransmitPolicy
 from xfrmctl.keying.ikev2.settings import CertAuth, ChildConfig, Rng, SpiAllocator
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 
+EngineError = dispatch.EngineError  # raised by the commands; shared by both engines
+
 _ZERO = bytes(8)
 HALF_OPEN_LIMIT = 1000
 _FINISHED_MEMORY = 4096
-
-
-class EngineError(ValueError):
-    """A command that names something the engine does not know."""
 
 
 @dataclass
@@ -62,24 +65,6 @@ class Ikev1Child:
     rekeyed: bool = False  # a successor exists (ours or the peer's): never rekeyed again
 
 
-def _same_address(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
-    except ValueError:
-        return a == b
-
-
-def _local_matches(configured: str, actual: str) -> bool:
-    if configured in ("", "%any"):
-        return True
-    try:
-        if ipaddress.ip_address(configured).is_unspecified:
-            return True
-    except ValueError:
-        return False
-    return _same_address(configured, actual)
-
-
 class Ikev1Engine:
     def __init__(
         self,
@@ -93,9 +78,7 @@ class Ikev1Engine:
     ) -> None:
         """`reqid_for` and `next_unique_id` let a daemon running this engine beside the IKEv2
         one share one reqid and one child-id space between them."""
-        names = [p.name for p in peers]
-        if len(names) != len(set(names)):
-            raise EngineError("duplicate peer names")
+        check_unique_names(p.name for p in peers)
         self.peers = {p.name: p for p in peers}
         self.rng = rng
         self.counters: Counter[str] = Counter()
@@ -235,12 +218,12 @@ class Ikev1Engine:
         """The peer starts from nothing: every other SA we hold with it is stale."""
         out: list[Action] = []
         for other in list(self.sas.values()):
-            if other is not sa and other.peer_name == sa.peer_name and _same_address(
+            if other is not sa and other.peer_name == sa.peer_name and same_address(
                 other.remote[0], sa.remote[0]
             ):  # fmt: skip
                 out += other.delete(now, Reason.REPLACED, announce=False)
         for c in list(self.children.values()):
-            if c.peer == sa.peer_name and _same_address(c.remote[0], sa.remote[0]):
+            if c.peer == sa.peer_name and same_address(c.remote[0], sa.remote[0]):
                 out.append(self._drop_child(c, Reason.REPLACED))
         return out
 
@@ -341,11 +324,11 @@ class Ikev1Engine:
         for p in self.peers.values():
             if p.mode is not mode:
                 continue
-            if not _local_matches(p.local_address, local):
+            if not local_matches(p.local_address, local):
                 continue
             if p.remote_address is None:
                 dynamic.append(p)
-            elif _same_address(p.remote_address, remote):
+            elif same_address(p.remote_address, remote):
                 exact.append(p)
         return exact + dynamic
 

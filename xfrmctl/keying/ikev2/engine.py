@@ -8,12 +8,18 @@ reason (`counters`), or answered with the error notify RFC 7296 asks for.
 from __future__ import annotations
 
 import heapq
-import ipaddress
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from xfrmctl.keying import dispatch
 from xfrmctl.keying.constants import IKE_HEADER_SIZE, ExchangeType, HeaderFlag, NotifyType
+from xfrmctl.keying.dispatch import (
+    check_unique_names,
+    local_matches,
+    posix_utc,
+    same_address,
+)
 from xfrmctl.keying.errors import ParseError
 from xfrmctl.keying.ikev2 import ike_init, wire
 from xfrmctl.keying.ikev2.actions import Action, DeleteChild, Endpoint, IkeSaRef, Reason, Send
@@ -24,16 +30,7 @@ from xfrmctl.keying.ikev2.session import Ikev2Session, Phase, SessionContext
 from xfrmctl.keying.ikev2.settings import EngineSettings, PeerConfig, Rng, SpiAllocator
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 
-
-class EngineError(ValueError):
-    """A command that names something the engine does not know."""
-
-
-def _same_address(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
-    except ValueError:
-        return a == b
+EngineError = dispatch.EngineError  # raised by the commands; shared by both engines
 
 
 class Ikev2Engine:
@@ -48,9 +45,7 @@ class Ikev2Engine:
     ) -> None:
         """`wall_clock` maps the `now` values given to the engine to UTC (certificate validity);
         by default `now` is taken as POSIX seconds."""
-        names = [p.name for p in peers]
-        if len(names) != len(set(names)):
-            raise EngineError("duplicate peer names")
+        check_unique_names(p.name for p in peers)
         self.peers = {p.name: p for p in peers}
         self.rng = rng
         self.settings = settings or EngineSettings()
@@ -77,7 +72,7 @@ class Ikev2Engine:
             next_unique_id=self._next_unique_id,
             reqid_for=self._reqid_for,
             new_ike_spi=self._new_ike_spi,
-            wall_clock=wall_clock or _posix_utc,
+            wall_clock=wall_clock or posix_utc,
             has_other_sa=self._has_other_sa,
             reauthenticate=self._reauthenticate,
             touch=self._touched.append,
@@ -287,10 +282,10 @@ class Ikev2Engine:
         exact = [
             p
             for p in self.peers.values()
-            if p.remote_address is not None and _same_address(p.remote_address, remote[0])
+            if p.remote_address is not None and same_address(p.remote_address, remote[0])
         ]
         wild = [p for p in self.peers.values() if p.remote_address is None]
-        found = [p for p in exact + wild if _local_matches(p.local_address, local[0])]
+        found = [p for p in exact + wild if local_matches(p.local_address, local[0])]
         return tuple(found)
 
     def _ike_sa_init(
@@ -531,18 +526,3 @@ class Ikev2Engine:
                 continue
             out += self._finish(s, s.on_timer(now), now)
         return out
-
-
-def _posix_utc(now: float) -> datetime:
-    return datetime.fromtimestamp(now, UTC)
-
-
-def _local_matches(configured: str, actual: str) -> bool:
-    if configured in ("", "%any"):
-        return True
-    try:
-        if ipaddress.ip_address(configured).is_unspecified:
-            return True
-    except ValueError:
-        return False
-    return _same_address(configured, actual)
