@@ -158,7 +158,7 @@ def test_hash_algorithms_notify():
         auth.parse_hash_algorithms(b"\x00")
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from([1, 9, 10, 11, 14, 2]), st.binary(max_size=300))
 def test_fuzz_verify_only_crypto_error(method, data):
     for key in (RSA_KEY.public_key(), P256.public_key(), ED.public_key()):

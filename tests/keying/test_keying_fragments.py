@@ -146,7 +146,7 @@ def test_capacity_too_small():
         fragment_message(HEADER, PAYLOADS, keys, counter_rng(), 84)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 6), st.integers(1, 6),
                           st.integers(0, 60), st.binary(max_size=30)), max_size=20))  # fmt: skip
 def test_fuzz_reassembler_only_parse_errors(ops):

@@ -357,7 +357,7 @@ encrypted_tail = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(payloads, max_size=6), encrypted_tail)
 def test_payload_chain_round_trip(chain, tail):
     if tail is not None:
@@ -368,7 +368,7 @@ def test_payload_chain_round_trip(chain, tail):
     assert encode_payloads(parse_payloads(first, data)) == (first, data)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(headers, st.lists(payloads, max_size=5), encrypted_tail)
 def test_message_round_trip(header, chain, tail):
     if tail is not None:
@@ -381,7 +381,7 @@ def test_message_round_trip(header, chain, tail):
     assert msg.encode() == wire
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_fuzz_random_bytes_only_parse_error(data):
     with contextlib.suppress(ParseError):
@@ -391,7 +391,7 @@ def test_fuzz_random_bytes_only_parse_error(data):
             parse_payloads(data[0] if data else 0, data[1:], inner=inner)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(SA_INIT) - 1), b8), min_size=1, max_size=6),
        st.integers(0, len(SA_INIT)))  # fmt: skip
 def test_fuzz_mutated_sa_init_only_parse_error(mutations, cut):

@@ -157,7 +157,7 @@ def test_sk_keys_validation_and_repr():
     assert "kkkk" not in repr(SkKeys(tr.AES128_CBC, tr.HMAC_SHA1_96, b"k" * 16, b"a" * 20))
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(ALL_SUITES), st.binary(max_size=200),
        st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), max_size=4))  # fmt: skip
 def test_fuzz_unprotect_only_typed_errors(suite, tail, flips):

@@ -134,7 +134,7 @@ def test_non_contiguous_mask_is_a_parse_error():
 attrs = st.lists(st.tuples(st.integers(1, 0x7FFF), st.integers(0, 2**63)), max_size=8)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(attrs)
 def test_attribute_round_trip(values):
     assert decode_attributes(encode_attributes(values)) == values
@@ -147,14 +147,14 @@ proposal_bodies = st.builds(ProposalBody, st.integers(0, 255), st.integers(0, 25
                             st.lists(transforms, min_size=0, max_size=4).map(tuple))  # fmt: skip
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(proposal_bodies, min_size=1, max_size=4))
 def test_sa_round_trip(props):
     sa = SaBody(tuple(props))
     assert SaBody.decode(sa.encode()) == sa
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_datagrams_raise_only_parse_error(data):
     try:
@@ -168,7 +168,7 @@ def test_random_datagrams_raise_only_parse_error(data):
                 decoder(p.body)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=120))
 def test_random_payload_bodies_raise_only_parse_error(body):
     for decoder in (SaBody.decode, IdBody.decode, NotifyBody.decode, DeleteBody.decode,

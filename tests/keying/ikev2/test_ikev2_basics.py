@@ -152,7 +152,7 @@ def selectors(draw):
     return TrafficSelector(ip_address(a), ip_address(b), proto, p1, p2)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(selectors(), selectors())
 def test_intersection_is_commutative_subset(x, y):
     c = x.intersect(y)

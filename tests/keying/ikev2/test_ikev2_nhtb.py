@@ -177,7 +177,7 @@ _VALUE = st.one_of(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(_VALUE, max_size=3))
 def test_any_notify_value_is_learned_exactly_or_counted(datas):
     """Whatever the peer puts in the notifies: the codec's answer, or () and one count."""
