@@ -12,8 +12,6 @@ export PATH="$(dirname "$python"):/usr/sbin:/usr/bin:/sbin:/bin"
 export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 export HOME=/tmp/home XDG_CACHE_HOME=/tmp/home/.cache
 export XFRMCTL_RESULTS="$results" XFRMCTL_IN_VM=1
-# The checkout being tested comes first, also for the daemons the scenarios start.
-export PYTHONPATH="$root"
 mkdir -p "$HOME"
 cd "$root" || exit 1
 
