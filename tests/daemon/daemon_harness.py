@@ -18,6 +18,17 @@ GCM_IKE = {"dh-group": "group31", "authentication-algorithm": "sha-256",
            "encryption-algorithm": "aes-256-gcm"}  # fmt: skip
 GCM_ESP = {"encryption-algorithm": "aes-256-gcm"}
 
+# The two routers of most tests: their outer addresses and one VPN seen from each side.
+A, B = "192.0.2.1", "192.0.2.2"
+VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
+VPN1_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
+
+
+def fake_kernel(d: Daemon) -> FakeKernel:
+    """The daemon's kernel, which these tests always build as a FakeKernel."""
+    assert isinstance(d.kernel, FakeKernel)
+    return d.kernel
+
 
 def config(
     *,

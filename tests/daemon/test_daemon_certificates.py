@@ -14,14 +14,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    A,
+    B,
     Wire,
     config,
     make_daemon,
     seed,
     until,
 )
-
-A, B = "192.0.2.1", "192.0.2.2"
 
 
 def issue(tmp: Path) -> dict[str, tuple[Path, Path]]:

@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    VPN1,
+    VPN1_B,
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -18,10 +22,6 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 from xfrmctl.cli.client import ControlClient
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.netlink.fake import FakeKernel
-
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
-VPN1_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 
 
 def up(d: Daemon) -> bool:

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -19,7 +21,6 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 from xfrmctl.dpd import DownReason, PeerDead, ProbePeer
 from xfrmctl.netlink.fake import FakeKernel
 
-A, B = "192.0.2.1", "192.0.2.2"
 VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 

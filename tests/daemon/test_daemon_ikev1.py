@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -25,7 +27,6 @@ from xfrmctl.state.model import Snapshot
 from xfrmctl.state.query import IkeSaView
 
 GOLDEN = Path(__file__).parent.parent / "cli" / "golden"
-A, B = "192.0.2.1", "192.0.2.2"
 VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 # seed 000: pre-shared keys, 3DES/SHA1, DH group 2, 1800 s; ESP 3DES/HMAC-SHA1

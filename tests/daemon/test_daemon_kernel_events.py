@@ -7,6 +7,8 @@ import asyncio
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -20,7 +22,6 @@ from xfrmctl.keying.ikev2.actions import IkeSaRef, InstallChild, Lifetime
 from xfrmctl.keying.ikev2.ts import TrafficSelector
 from xfrmctl.netlink.fake import FakeKernel
 
-A, B = "192.0.2.1", "192.0.2.2"
 VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -23,7 +25,6 @@ from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import DpdMode, DpdSettings, LivenessManager, ProbePeer
 from xfrmctl.netlink.fake import FakeKernel
 
-A, B = "192.0.2.1", "192.0.2.2"
 VPNS_A = {f"vpn{i}": {"unit": i, "address": f"198.18.255.{4 * i + 1}/30",
                       "route": f"198.18.{10 + i}.0/24",
                       "proxy": (f"198.18.{i}.0/24", f"198.18.{10 + i}.0/24")}

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from daemon_harness import Wire, seed  # type: ignore[import-not-found, unused-ignore]
+from daemon_harness import A, B, Wire, seed  # type: ignore[import-not-found, unused-ignore]
 
 from xfrmctl.cli.render.ipsec import render_ipsec_sa_detail, render_ipsec_sa_list
 from xfrmctl.config import load_text
@@ -26,7 +26,6 @@ from xfrmctl.netlink.constants import (
 from xfrmctl.netlink.fake import FakeKernel
 from xfrmctl.state.query import IpsecSaView
 
-A, B = "192.0.2.1", "192.0.2.2"
 ENC_KEY = "00112233445566778899aabbccddeeff"
 AUTH_KEY = "0123456789abcdef" * 4
 MANUAL = f"""\

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
     PSK,
+    VPN1,
+    VPN1_B,
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -23,9 +27,6 @@ from xfrmctl.dpd import DownReason, MonitorDown
 from xfrmctl.keying.ikev2.actions import PeerDead
 from xfrmctl.netlink.fake import FakeKernel
 
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
-VPN1_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 STATES = ("init", "auth", "established", "rekeyed", "deleting")
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    A,
+    B,
     FakeEcho,
     Wire,
     config,
@@ -22,7 +24,6 @@ from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import MonState
 from xfrmctl.netlink.fake import FakeKernel
 
-A, B = "192.0.2.1", "192.0.2.2"
 VPN_A = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 

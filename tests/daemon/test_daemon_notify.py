@@ -8,6 +8,9 @@ import socket
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    VPN1,
+    A,
+    B,
     Wire,
     config,
     seed,
@@ -17,9 +20,6 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 from xfrmctl.daemon.notify import Notifier
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.netlink.fake import FakeKernel
-
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 
 
 def manager(tmp: Path) -> tuple[socket.socket, str]:

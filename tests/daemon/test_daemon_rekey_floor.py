@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    VPN1,
+    VPN1_B,
+    A,
+    B,
     Wire,
     config,
     seed,
@@ -22,10 +26,6 @@ from xfrmctl.config import load_text
 from xfrmctl.daemon.runtime import Daemon, ReloadRefused
 from xfrmctl.keying.ikev2.settings import MIN_LIFETIME_SECONDS
 from xfrmctl.netlink.fake import FakeKernel
-
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
-VPN1_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 
 
 def short_lifetimes(text: str, ike: int = 60, child: int = 30) -> str:

@@ -8,25 +8,20 @@ import asyncio
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    VPN1,
+    VPN1_B,
+    A,
+    B,
     Wire,
     config,
     make_daemon,
     seed,
     until,
 )
+from daemon_harness import fake_kernel as kernel
 
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.keying.ikev2.actions import Endpoint
-from xfrmctl.netlink.fake import FakeKernel
-
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
-VPN1_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
-
-
-def kernel(d: Daemon) -> FakeKernel:
-    assert isinstance(d.kernel, FakeKernel)
-    return d.kernel
 
 
 async def sas(d: Daemon) -> set[tuple[str, int]]:

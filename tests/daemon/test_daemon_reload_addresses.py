@@ -9,19 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    VPN1,
+    VPN1_B,
+    A,
+    B,
     Wire,
     config,
     make_daemon,
     seed,
     until,
 )
-
-from xfrmctl.daemon.runtime import Daemon
-from xfrmctl.netlink.fake import FakeKernel
-
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
-VPN1_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
+from daemon_harness import fake_kernel as kernel
 
 
 def with_family(text: str, family: dict[str, Any]) -> str:
@@ -29,11 +27,6 @@ def with_family(text: str, family: dict[str, Any]) -> str:
     data = json.loads(text)
     data["interfaces"]["st0"]["unit"]["0"]["family"] = family
     return json.dumps(data, indent=1)
-
-
-def kernel(d: Daemon) -> FakeKernel:
-    assert isinstance(d.kernel, FakeKernel)
-    return d.kernel
 
 
 def test_reload_changes_and_drops_st0_addresses(tmp_path: Path) -> None:

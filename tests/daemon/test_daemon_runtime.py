@@ -10,6 +10,10 @@ import asyncio
 from pathlib import Path
 
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    VPN1,
+    VPN1_B,
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -24,9 +28,6 @@ from xfrmctl.netlink.constants import XFRMCTL_REQID_MIN, XfrmDir
 from xfrmctl.netlink.fake import FakeKernel
 from xfrmctl.state.model import Snapshot
 
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
-VPN1_B = {"unit": 0, "address": "198.18.255.2/30", "route": "198.18.1.0/24"}
 # two VPNs to one gateway: distinct proxy identities tell their child SAs apart
 PVPN1 = {**VPN1, "proxy": ("198.18.1.0/24", "198.18.2.0/24")}
 PVPN1_B = {**VPN1_B, "proxy": ("198.18.2.0/24", "198.18.1.0/24")}

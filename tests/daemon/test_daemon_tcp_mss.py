@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
+    VPN1,
+    A,
+    B,
     Wire,
     config,
     make_daemon,
@@ -21,8 +24,6 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 
 from xfrmctl.daemon.tcp_mss import MssClamp, NftError, install_script, removal_script
 
-A, B = "192.0.2.1", "192.0.2.2"
-VPN1 = {"unit": 0, "address": "198.18.255.1/30", "route": "198.18.2.0/24"}
 VPN2 = {"unit": 1, "address": "198.18.255.5/30", "route": "198.18.4.0/24",
         "proxy": ("198.18.3.0/24", "198.18.4.0/24")}  # fmt: skip
 
