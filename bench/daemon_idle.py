@@ -41,7 +41,7 @@ from typing import Any, cast
 from xfrmctl.daemon.logs import configure as configure_logs
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.keying.ikev2.actions import Endpoint
-from xfrmctl.netlink.fake import FakeKernel
+from xfrmctl.netlink.fake import CountingKernel, FakeKernel
 from xfrmctl.netlink.port import KernelPort
 
 A = "192.0.2.1"
@@ -92,26 +92,6 @@ class WarpLoop(asyncio.SelectorEventLoop):
     def _run_once(self) -> None:
         self.wakeups += 1
         super()._run_once()  # type: ignore[misc]
-
-
-class CountingKernel:
-    """The fake kernel, counting the daemon's calls by method name."""
-
-    def __init__(self, kernel: FakeKernel) -> None:
-        self.kernel = kernel
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.kernel, name)
-        if not callable(attr) or name.startswith("_"):
-            return attr
-        calls = self.calls
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            calls[name] += 1
-            return attr(*args, **kwargs)
-
-        return counted
 
 
 class Wire:
@@ -238,7 +218,7 @@ async def measure(
     assert isinstance(loop, WarpLoop)
     wire = Wire()
     establish = "on-traffic" if spread else "immediately"
-    kernels: dict[str, CountingKernel] = {}
+    kernels: dict[str, CountingKernel[FakeKernel]] = {}
     daemons: dict[str, Daemon] = {}
     for name, data, addresses in (("b", config_b(n), [peer(i) for i in range(n)]),
                                   ("a", config_a(n, liveness, establish), [A])):  # fmt: skip

@@ -23,7 +23,7 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 
 from xfrmctl.daemon.runtime import Daemon
 from xfrmctl.dpd import DpdMode, DpdSettings, LivenessManager, ProbePeer
-from xfrmctl.netlink.fake import FakeKernel
+from xfrmctl.netlink.fake import CountingKernel, FakeKernel
 
 VPNS_A = {f"vpn{i}": {"unit": i, "address": f"198.18.255.{4 * i + 1}/30",
                       "route": f"198.18.{10 + i}.0/24",
@@ -33,26 +33,6 @@ VPNS_B = {f"vpn{i}": {"unit": i, "address": f"198.18.255.{4 * i + 2}/30",
                       "route": f"198.18.{i}.0/24",
                       "proxy": (f"198.18.{10 + i}.0/24", f"198.18.{i}.0/24")}
           for i in range(3)}  # fmt: skip
-
-
-class CountingKernel:
-    """Wraps the daemon's kernel port and counts calls by method."""
-
-    def __init__(self, kernel: Any) -> None:
-        self.kernel = kernel
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.kernel, name)
-        if not callable(attr) or name.startswith("_"):
-            return attr
-        calls = self.calls
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            calls[name] += 1
-            return attr(*args, **kwargs)
-
-        return counted
 
 
 def test_each_liveness_tick_is_one_counter_dump(tmp_path: Path) -> None:
