@@ -99,7 +99,7 @@ from xfrmctl.netlink.port import (
 from xfrmctl.nhtb.sync import NhtbSync
 from xfrmctl.nhtb.table import LearnOutcome, show_entries, static_bindings
 from xfrmctl.state.codec import JsonValue, to_json
-from xfrmctl.state.model import IkeSa, Phase2Negotiation, Snapshot
+from xfrmctl.state.model import IkeSa, NhtbEntry, Phase2Negotiation, Snapshot
 from xfrmctl.state.query import (
     ActionResult,
     ClearIkeSa,
@@ -1364,12 +1364,15 @@ class Daemon:
         snap = self.store.snapshot(self.now(), self.wall_offset, self._counters)
         ids = {name: rec.tunnel_id for name, rec in self.store.vpns.items()}
         nhtb = show_entries(self.nhtb.table, tunnel_ids=ids)
+        nhtb_by_vpn: dict[str, list[NhtbEntry]] = {}
+        for entry in nhtb:
+            nhtb_by_vpn.setdefault(entry.vpn_name, []).append(entry)
         tunnels = tuple(
             replace(
                 t,
                 vpn_monitoring=self.dpd.mon_state(t.vpn_name).detail,  # type: ignore[arg-type]
                 tunnel_down_reason=self._out_of_service.get(t.vpn_name, t.tunnel_down_reason),
-                next_hop_tunnels=tuple(e for e in nhtb if e.vpn_name == t.vpn_name),
+                next_hop_tunnels=tuple(nhtb_by_vpn.get(t.vpn_name, ())),
             )
             for t in snap.tunnels
         )
