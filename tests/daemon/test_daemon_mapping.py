@@ -286,3 +286,67 @@ def test_policy_based_vpn_takes_its_selectors_from_the_tunnel_policies() -> None
         "ike-vpn-chicago": "policy-based VPN with no tunnel policy (then permit tunnel "
         "ipsec-vpn ike-vpn-chicago) and no bind-interface"
     }
+
+
+def _dynamic(*lines: str) -> str:
+    text = (DATA / "base.set").read_text()
+    text = text.replace("set security ike gateway GW address 198.51.100.2\n", "")
+    return text + "".join(f"set security ike gateway GW dynamic {line}\n" for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected", "unique"),
+    [
+        (["hostname example.net", "ike-user-type group-ike-id"], "*.example.net", True),
+        (["hostname vpn.example.net"], "vpn.example.net", True),
+        (["hostname users.example.net", "ike-user-type shared-ike-id"], "users.example.net",
+         False),
+        (["user-at-hostname example.net", "ike-user-type group-ike-id"], "*@example.net", True),
+        (["user-at-hostname bob@example.net", "ike-user-type group-ike-id"], "*@example.net",
+         True),
+        (["user-at-hostname all@example.net", "ike-user-type shared-ike-id"],
+         "all@example.net", False),
+        (["inet 192.0.2.7"], "192.0.2.7", True),
+    ],
+)
+def test_dynamic_gateway_maps_to_a_responder_peer(
+    lines: list[str], expected: str, unique: bool
+) -> None:
+    config = load_text(_dynamic(*lines), "dyn.set").require()
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24",)})
+    [peer] = plan.peers
+    assert peer.remote_address is None
+    assert str(peer.expected_remote_id) == expected
+    assert peer.unique_ids is unique
+    vpn = plan.vpns["VPN1"]
+    assert (vpn.remote_address, vpn.local_address) == (None, "198.51.100.1")
+
+
+def test_dynamic_group_id_matches_members_only() -> None:
+    config = load_text(_dynamic("hostname example.net", "ike-user-type group-ike-id"),
+                       "dyn.set").require()  # fmt: skip
+    [peer] = build_plan(config, {"eth0": ("198.51.100.1/24",)}).peers
+    expect = peer.expected_remote_id
+    assert expect.matches(Identity.parse("c1-r1.example.net"))
+    assert not expect.matches(Identity.parse("example.net"))
+    assert not expect.matches(Identity.parse("c1.example.org"))
+
+
+def test_dynamic_user_type_needs_a_name_identity() -> None:
+    config = load_text(_dynamic("inet 192.0.2.7", "ike-user-type group-ike-id"),
+                       "dyn.set").require()  # fmt: skip
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24",)})
+    assert plan.unusable == {
+        "VPN1": "gateway GW dynamic: ike-user-type needs a hostname or user-at-hostname identity"
+    }
+
+
+def test_dynamic_is_realised_but_connections_limit_is_not() -> None:
+    result = load_text(
+        _dynamic("hostname example.net", "ike-user-type group-ike-id", "connections-limit 10"),
+        "dyn.set",
+    )
+    assert [str(w) for w in result.warnings] == [
+        "dyn.set:24: warning: security ike gateway GW dynamic connections-limit: not realised "
+        "yet: the number of dynamic peers is not limited yet"
+    ]

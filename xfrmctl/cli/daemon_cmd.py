@@ -67,6 +67,12 @@ async def _main(
     from xfrmctl.daemon.tcp_mss import NftCommand  # noqa: PLC0415
 
     kernel = await (_fake_kernel(fake) if fake is not None else _netlink_kernel())
+    if fake is not None:
+        logs.get_logger().warning(
+            "FAKE KERNEL: SAs, policies and routes are kept in memory only; no traffic is "
+            "protected (a mode for measuring and testing IKE)",
+            interfaces=sorted(fake),
+        )
     nft = NftCommand() if fake is None else None  # a fake kernel leaves the host's tables alone
     daemon = Daemon(config, kernel, socket_path=socket_path, notifier=Notifier(),
                     lifetime_floor=lifetime_floor, nft=nft)  # fmt: skip
@@ -97,7 +103,10 @@ def daemon_command(  # noqa: PLR0917 - one parameter per command-line option (ty
         DEFAULT_SOCKET_PATH, "--socket", help="Control socket to create."
     ),
     fake_kernel: bool = typer.Option(
-        False, "--fake-kernel", help="Keep SAs and policies in memory instead of the kernel."
+        False,
+        "--fake-kernel",
+        help="Keep SAs and policies in memory instead of the kernel (measuring and testing: "
+        "no traffic is protected).",
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     log_format: str = typer.Option("auto", "--log-format", help="auto, json or console."),

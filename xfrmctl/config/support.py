@@ -24,8 +24,8 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("security", "ike", "traceoptions"): (
         "IKE tracing is replaced by the daemon's structured log (journald); use --log-level"
     ),
-    ("security", "ike", "gateway", "*", "dynamic"): (
-        "dynamic (remote-access) peers are not supported yet; configure the peer's address"
+    ("security", "ike", "gateway", "*", "dynamic", "connections-limit"): (
+        "the number of dynamic peers is not limited yet"
     ),
     ("security", "ike", "gateway", "*", "xauth"): "XAuth is not supported",
     ("security", "ike", "gateway", "*", "no-nat-traversal"): (

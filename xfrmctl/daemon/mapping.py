@@ -268,6 +268,31 @@ def identity(ident: cm.Identity | None, what: str) -> Identity | None:
     raise MappingError(f"{what}: identity type {ident.kind} is not supported")
 
 
+def dynamic_identity(dyn: cm.DynamicPeer, what: str) -> Identity:
+    """The identity every initiator of a `dynamic` gateway must present.
+
+    Without `ike-user-type` (one remote user) and with `shared-ike-id` (every user presents the
+    same id) the id must equal the configured one. With `group-ike-id` the configured hostname
+    or e-mail domain is the common part of each user's id, as on Junos: `dynamic hostname
+    example.net` accepts `ny.example.net`, `dynamic user-at-hostname example.net` (or
+    `*@example.net`) accepts `bob@example.net`."""
+    ident = dyn.identity
+    if ident is None:
+        return Identity.any()  # no identity configured: any initiator that authenticates
+    group = dyn.ike_user_type == "group-ike-id"
+    if dyn.ike_user_type is not None and ident.kind not in _ID_TYPES:
+        raise MappingError(f"{what}: ike-user-type needs a hostname or user-at-hostname identity")
+    if group and ident.value:
+        if ident.kind == "hostname":
+            domain = ident.value.removeprefix("*.").lstrip(".")
+            return Identity(IdType.FQDN, f"*.{domain}".encode())
+        domain = ident.value.rpartition("@")[2]
+        if not domain:
+            raise MappingError(f"{what}: user-at-hostname needs the users' domain")
+        return Identity(IdType.RFC822_ADDR, f"*@{domain}".encode())
+    return identity(ident, what) or Identity.any()
+
+
 def _cert_auth(config: Config, policy: cm.IkePolicy, read_file: FileReader | None) -> CertAuth:
     where = f"ike policy {policy.name}"
     cert = policy.certificate
@@ -363,8 +388,11 @@ def _peer(
         raise MappingError(f"gateway {gw.name}: no address and not dynamic")
     local = _local_address(gw, remote, addresses)
     remote_id = identity(gw.remote_identity, f"gateway {gw.name} remote-identity")
-    if remote_id is None and gw.dynamic is not None:
-        remote_id = identity(gw.dynamic.identity, f"gateway {gw.name} dynamic") or Identity.any()
+    unique_ids = True
+    if gw.dynamic is not None:
+        dynamic_id = dynamic_identity(gw.dynamic, f"gateway {gw.name} dynamic")
+        remote_id = remote_id or dynamic_id
+        unique_ids = gw.dynamic.ike_user_type != "shared-ike-id"
     if gw.general_ikeid:
         remote_id = Identity.any()  # Junos general-ikeid: accept whatever IKE ID the peer sends
     if gw.version == "v1-only":
@@ -389,6 +417,7 @@ def _peer(
             lifetime_seconds=lifetime,
             rekey_margin=margin,
             rekey_jitter=jitter,
+            unique_ids=unique_ids,
         )
     except ConfigError as exc:
         raise MappingError(str(exc)) from None

@@ -167,7 +167,7 @@ class Ikev2Engine:
                     involved.append(old)
         if s.initial_contact_seen:
             s.initial_contact_seen = False
-            victims = self._initial_contact(s)
+            victims = self._initial_contact(s) if s.peer.unique_ids else []
             for victim in victims:
                 actions += victim.drain()
             involved += victims

@@ -139,6 +139,9 @@ class PeerConfig:
     force_encap: bool = False  # pretend a NAT so ESP is always UDP-encapsulated
     initial_contact: bool = True
     send_certreq: bool = True
+    # each remote identity is one peer: its INITIAL_CONTACT replaces its older IKE SAs. False
+    # when many peers share one identity (Junos shared-ike-id, strongSwan unique=never)
+    unique_ids: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:
