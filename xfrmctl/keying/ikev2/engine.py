@@ -25,6 +25,7 @@ from xfrmctl.keying.ikev2 import ike_init, wire
 from xfrmctl.keying.ikev2.actions import Action, DeleteChild, Endpoint, IkeSaRef, Reason, Send
 from xfrmctl.keying.ikev2.child_create import ChildCreateTask, ChildRequest
 from xfrmctl.keying.ikev2.cookies import CookieJar
+from xfrmctl.keying.ikev2.identity import Identity
 from xfrmctl.keying.ikev2.informational import ChildDeleteTask
 from xfrmctl.keying.ikev2.session import Ikev2Session, Phase, SessionContext
 from xfrmctl.keying.ikev2.settings import EngineSettings, PeerConfig, Rng, SpiAllocator
@@ -62,6 +63,10 @@ class Ikev2Engine:
         self._esp_spis: set[int] = set()
         self._pending_new: list[Ikev2Session] = []  # created by sessions, registered in _finish
         self._touched: list[Ikev2Session] = []  # sessions whose timers another one changed
+        # live SAs by (peer name, authenticated peer id): INITIAL_CONTACT finds a restarted
+        # peer's older SAs without a walk over every SA (kept in `_finish`)
+        self._by_identity: dict[tuple[str, Identity], dict[int, Ikev2Session]] = {}
+        self._identity_of: dict[int, tuple[str, Identity]] = {}  # our SPI -> its index key
         self.cookies = CookieJar(rng, self.settings.cookie_rotate_seconds)
         self.raise_internal_errors = False  # tests set this to see bugs instead of counters
         self.ctx = SessionContext(
@@ -190,15 +195,40 @@ class Ikev2Engine:
                     self._deadlines.pop(spi, None)
             elif self.sessions.get(spi) is sess:
                 self._reschedule(sess)
+            self._index_identity(sess)
         return actions
+
+    def _index_identity(self, sess: Ikev2Session) -> None:
+        """Keep `_by_identity` current for one SA (closed, or its peer id or name changed)."""
+        spi = sess.our_spi
+        key = None if sess.closed or sess.peer_id is None else (sess.peer.name, sess.peer_id)
+        old = self._identity_of.get(spi)
+        if old == key:
+            return
+        if old is not None:
+            group = self._by_identity.get(old)
+            if group is not None and group.get(spi) is sess:
+                del group[spi]
+                if not group:
+                    del self._by_identity[old]
+            del self._identity_of[spi]
+        if key is not None:
+            self._by_identity.setdefault(key, {})[spi] = sess
+            self._identity_of[spi] = key
 
     def _initial_contact(self, s: Ikev2Session) -> list[Ikev2Session]:
         """RFC 7296 2.4: the peer restarted; its other IKE SAs with us are stale."""
         out: list[Ikev2Session] = []
-        for other in list(self.sessions.values()):
+        if s.peer_id is None:
+            return out
+        group = list(self._by_identity.get((s.peer.name, s.peer_id), {}).values())
+        if len(group) > 1:  # the order the SAs were created in, as a walk over them gives
+            order = {spi: i for i, spi in enumerate(self.sessions)}
+            group.sort(key=lambda o: order.get(o.our_spi, -1))
+        for other in group:
             if other is s or other.closed or other.peer.name != s.peer.name:
                 continue
-            if other.peer_id != s.peer_id:
+            if other.peer_id != s.peer_id or self.sessions.get(other.our_spi) is not other:
                 continue
             self._count("IKE SA replaced by INITIAL_CONTACT")
             other.delete_everything(Reason.REPLACED)
