@@ -13,6 +13,7 @@ xfrmctl/charon. The last line of output is one JSON object. Run as root; every r
 
     python bench/ike_setup.py [--n 3000] [--initiators 4] [--delay 1] [--init-limit 64]
                               [--proposal x25519|modp2048 ...] [--responder charon|xfrmctl ...]
+                    [--profile PREFIX]   (py-spy: pip install '.[bench]')
 """
 
 from __future__ import annotations
@@ -331,7 +332,15 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
                else xfrmctl_responder(prop, work))  # fmt: skip
         ini: subprocess.Popen[bytes] | None = None
         vici: Vici | None = None
+        spy: subprocess.Popen[bytes] | None = None
         try:
+            if args.profile and responder == "xfrmctl":
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                     str(rsp.pid), "--nonblocking", "--rate", "250", "--format", "raw", "-o",
+                     f"{args.profile}-{prop.name}.txt"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
             time.sleep(1.0)
             cpu0, rss0 = cpu_seconds(rsp.pid), rss_kib(rsp.pid)
             rtx0, itx0 = tx_packets(NS_R, DEV_R), tx_packets(NS_I, DEV_I)
@@ -378,6 +387,9 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
                 vici.close()
             if ini is not None:
                 stop(ini)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+                spy.wait(30)
             stop(rsp)
 
     def at(frac: float) -> float | None:
@@ -421,6 +433,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run, at most")
     ap.add_argument("--sw-prefix", default="/opt/strongswan-lt")
     ap.add_argument("--keep", help="keep configs and logs in this directory")
+    ap.add_argument("--profile", help="sample xfrmctl with py-spy into PREFIX-PROPOSAL.txt "
+                    "(collapsed stacks; its CPU figures are then slightly perturbed)")  # fmt: skip
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("run as root (network namespaces)", file=sys.stderr)

@@ -21,7 +21,7 @@ import errno
 import ipaddress
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from xfrmctl.netlink.codec import (
@@ -105,6 +105,52 @@ class _Subscription(Generic[E]):
             self._owner.remove(self)
 
 
+class _SaTable:
+    """The SAs in the order they were added, found by (daddr, SPI, protocol) in O(1): a hub's
+    fake kernel holds tens of thousands, and every install looks for a duplicate first."""
+
+    def __init__(self) -> None:
+        self._order: dict[int, XfrmState] = {}  # serial -> SA
+        self._serial: dict[int, int] = {}  # id(SA) -> serial
+        self._by_id: dict[tuple[str, int, int], dict[int, XfrmState]] = {}
+        self._next = 0
+
+    def __iter__(self) -> Iterator[XfrmState]:
+        return iter(list(self._order.values()))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def candidates(self, dst: str, spi: int, proto: int) -> Iterable[XfrmState]:
+        return self._by_id.get((dst, spi, proto), {}).values()
+
+    def _put(self, serial: int, sa: XfrmState) -> None:
+        self._order[serial] = sa
+        self._serial[id(sa)] = serial
+        self._by_id.setdefault((sa.daddr, sa.spi, sa.proto), {})[serial] = sa
+
+    def _drop(self, sa: XfrmState) -> int:
+        serial = self._serial.pop(id(sa))
+        key = (sa.daddr, sa.spi, sa.proto)
+        group = self._by_id[key]
+        del group[serial]
+        if not group:
+            del self._by_id[key]
+        return serial
+
+    def append(self, sa: XfrmState) -> None:
+        self._next += 1
+        self._put(self._next, sa)
+
+    def replace(self, old: XfrmState, new: XfrmState) -> None:
+        """`new` takes `old`'s place in the order."""
+        serial = self._drop(old)
+        self._put(serial, new)
+
+    def remove(self, sa: XfrmState) -> None:
+        del self._order[self._drop(sa)]
+
+
 def _fail(code: int, what: str, field: str | None = None) -> NetlinkError:
     return error_for(code, what, field)
 
@@ -142,7 +188,7 @@ class FakeKernel:
     ) -> None:
         self._clock = clock
         self._rng = rng or random.Random(0)  # noqa: S311 - deterministic test double
-        self._sas: list[XfrmState] = []
+        self._sas = _SaTable()
         self._larval: set[tuple[str, int, int]] = set()
         self._soft_fired: set[tuple[str, int, int]] = set()
         self._policy_by_key: dict[tuple[object, ...], XfrmPolicy] = {}
@@ -172,7 +218,7 @@ class FakeKernel:
     def _find_sa(self, dst: str, spi: int, proto: int, mark: Mark | None) -> XfrmState | None:
         mv, mm = mark_value(mark)
         req = mv & mm
-        for sa in self._sas:
+        for sa in self._sas.candidates(dst, spi, proto):
             if sa.spi == spi and sa.proto == proto and sa.daddr == dst:
                 sv, sm = mark_value(sa.mark)
                 if req & sm == sv:
@@ -342,15 +388,14 @@ class FakeKernel:
         old = self._find_sa(new.daddr, new.spi, new.proto, new.mark)
         if old is None:
             raise _fail(errno.ESRCH, f"SA {new.daddr} spi 0x{new.spi:08x}")
-        i = self._sas.index(old)
         if old.key in self._larval:
             self._larval.discard(old.key)
-            self._sas[i] = new
+            self._sas.replace(old, new)
         else:
             # A live SA keeps its keys; the kernel only takes new encap, lifetimes, selector.
             upd = _copy(old)
             upd.encap, upd.lft, upd.sel, upd.coaddr = new.encap, new.lft, new.sel, new.coaddr
-            self._sas[i] = upd
+            self._sas.replace(old, upd)
             new = upd
         self._notify(XfrmMsg.XFRM_MSG_UPDSA, _copy(new))
 
@@ -603,7 +648,7 @@ class FakeKernel:
 
     def tick(self) -> None:
         """Run the SA timers at the injected clock's time (soft then hard EXPIRE)."""
-        for sa in list(self._sas):
+        for sa in self._sas:
             self._check_limits(sa)
 
     def trigger_acquire(self, src: str, dst: str, *, proto: int = 0) -> XfrmAcquire:
