@@ -173,6 +173,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stopping = False
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None  # when `_timer` fires
+        self._last_status = ""
         self._retry: dict[str, _Retry] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._policies: dict[str, list[XfrmPolicy]] = {}  # per VPN, as installed
@@ -633,14 +635,19 @@ class Daemon:
             d = self.engine.next_deadline()
             if d is not None:
                 deadlines.append(d)
+        at = min(deadlines) if deadlines else None
         if self._timer is not None:
+            if at == self._timer_at:
+                return  # armed for that already (most datagrams change no deadline)
             self._timer.cancel()
             self._timer = None
-        if deadlines:
-            self._timer = self.loop.call_at(min(deadlines), self._on_timer)
+        self._timer_at = at
+        if at is not None:
+            self._timer = self.loop.call_at(at, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._timer_at = None
         now = self.now()
         if self.engine is not None:
             self._enqueue(self.engine.on_timer(now))
@@ -664,8 +671,7 @@ class Daemon:
     def _datagram(self, data: bytes, local: Endpoint, remote: Endpoint) -> None:
         if self.engine is None or self._stopping:
             return
-        self._enqueue(self.engine.receive(data, local, remote, self.now()))
-        self._rearm()
+        self._enqueue(self.engine.receive(data, local, remote, self.now()))  # and re-arms
 
     # ------------------------------------------------------------------ actions
 
@@ -692,7 +698,11 @@ class Daemon:
                 except Exception:
                     self.log.exception("action failed", action=type(action).__name__)
             self._idle.set()
-            self.notifier.status(self._status())
+            if self.notifier.enabled:  # systemd: STATUS= only when the line changes
+                status = self._status()
+                if status != self._last_status:
+                    self._last_status = status
+                    self.notifier.status(status)
 
     async def wait_idle(self) -> None:
         while self._queue or not self._idle.is_set():
