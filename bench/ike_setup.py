@@ -7,7 +7,8 @@ responder is charon (swanctl configuration, load-tester's fake kernel) or `xfrmc
 Both responders run back to back with the same generator settings, for each proposal. Per run:
 setups/s (wall, and steady between 10 % and 90 % established), the responder's CPU ms per setup
 (utime + stime from /proc/PID/stat), its RSS growth per established tunnel (2 s after the last),
-failed setups and retransmissions (datagrams beyond two per setup on the veth), then the ratios
+failed setups and retransmissions (UDP datagrams beyond two per setup, from each namespace's
+/proc/net/snmp), then the ratios
 xfrmctl/charon. The last line of output is one JSON object. Run as root; every run is bounded by
 --timeout. Only figures are printed, nothing is asserted.
 
@@ -108,11 +109,14 @@ def rss_kib(pid: int) -> int:
     return -1
 
 
-def tx_packets(ns: str, dev: str) -> int:
-    out = subprocess.run(["ip", "netns", "exec", ns, "cat",
-                          f"/sys/class/net/{dev}/statistics/tx_packets"],
+def udp_out(ns: str) -> int:
+    """UDP datagrams sent in namespace `ns` (/proc/net/snmp is per namespace): IKE only here."""
+    out = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"],
                          capture_output=True, text=True, check=False).stdout  # fmt: skip
-    return int(out) if out.strip().isdigit() else -1
+    rows = [line.split()[1:] for line in out.splitlines() if line.startswith("Udp:")]
+    if len(rows) < 2:
+        return -1
+    return int(dict(zip(rows[0], rows[1], strict=False)).get("OutDatagrams", -1))
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -293,14 +297,16 @@ def xfrmctl_config(prop: Proposal) -> str:
     return "\n".join(lines) + "\n"
 
 
-def xfrmctl_responder(prop: Proposal, work: Path) -> subprocess.Popen[bytes]:
+def xfrmctl_responder(prop: Proposal, work: Path, cprofile: str | None = None
+                      ) -> subprocess.Popen[bytes]:  # fmt: skip
     r = work / "r"
     r.mkdir(parents=True, exist_ok=True)
     (r / "xfrmctl.set").write_text(xfrmctl_config(prop))
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-    cmd = ["ip", "netns", "exec", NS_R, sys.executable, "-c",
-           "from xfrmctl.cli.main import app; app()", "daemon", "--config",
+    python = [sys.executable, "-m", "cProfile", "-o", cprofile, "-m", "xfrmctl.cli.main"] if (
+        cprofile) else [sys.executable, "-c", "from xfrmctl.cli.main import app; app()"]
+    cmd = ["ip", "netns", "exec", NS_R, *python, "daemon", "--config",
            f"{r}/xfrmctl.set", "--socket", f"{r}/control.sock", "--fake-kernel",
            "--log-format", "json"]  # fmt: skip
     out = open(r / "daemon.log", "wb")  # noqa: SIM115 - owned by the child
@@ -329,7 +335,8 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
     n = iterations * args.initiators
     with namespaces():
         rsp = (charon_responder(args.sw_prefix, prop, work) if responder == "charon"
-               else xfrmctl_responder(prop, work))  # fmt: skip
+               else xfrmctl_responder(prop, work, args.cprofile and
+                                      f"{args.cprofile}-{prop.name}.prof"))  # fmt: skip
         ini: subprocess.Popen[bytes] | None = None
         vici: Vici | None = None
         spy: subprocess.Popen[bytes] | None = None
@@ -343,7 +350,7 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
                 )  # fmt: skip
             time.sleep(1.0)
             cpu0, rss0 = cpu_seconds(rsp.pid), rss_kib(rsp.pid)
-            rtx0, itx0 = tx_packets(NS_R, DEV_R), tx_packets(NS_I, DEV_I)
+            rtx0, itx0 = udp_out(NS_R), udp_out(NS_I)
             i = work / "i"
             charon_conf(i, f"""enable = yes
       fake_kernel = yes
@@ -379,7 +386,7 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
             rss1 = rss_kib(rsp.pid)
             total, half = vici.stats()
             established = total - half
-            rtx, itx = tx_packets(NS_R, DEV_R) - rtx0, tx_packets(NS_I, DEV_I) - itx0
+            rtx, itx = udp_out(NS_R) - rtx0, udp_out(NS_I) - itx0
             if responder == "xfrmctl":
                 established = min(established, xfrmctl_ike_count(f"{work}/r/control.sock"))
         finally:
@@ -433,6 +440,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run, at most")
     ap.add_argument("--sw-prefix", default="/opt/strongswan-lt")
     ap.add_argument("--keep", help="keep configs and logs in this directory")
+    ap.add_argument("--cprofile", help="run xfrmctl under cProfile into PREFIX-PROPOSAL.prof "
+                    "(deterministic counts; its CPU figures are then inflated)")  # fmt: skip
     ap.add_argument("--profile", help="sample xfrmctl with py-spy into PREFIX-PROPOSAL.txt "
                     "(collapsed stacks; its CPU figures are then slightly perturbed)")  # fmt: skip
     args = ap.parse_args()

@@ -188,3 +188,22 @@ def test_snapshots_do_not_change_behind_the_callers_back() -> None:
         assert after.sel.proto == 0
 
     run(body())
+
+
+def test_snapshots_equal_a_deep_copy_and_share_nothing_mutable() -> None:
+    """The fake's structural copy gives what `copy.deepcopy` gives, with no aliasing."""
+    import copy  # noqa: PLC0415
+
+    from tests.netlink.netlink_contract import cbc_sa, out_policy  # noqa: PLC0415
+    from xfrmctl.netlink.fake import _copy  # noqa: PLC0415
+
+    for obj in (
+        gcm_sa(encap=Encap(2, 4500, 4500), lft=LifetimeCfg(soft_byte_limit=5)),
+        cbc_sa(sel=Selector("198.18.2.0", "198.18.1.0", prefixlen_d=24, prefixlen_s=24)),
+        out_policy(),
+    ):
+        dup = _copy(obj)
+        assert dup == copy.deepcopy(obj) and dup is not obj
+        assert dup.sel is not obj.sel
+        dup.sel.prefixlen_d = 1
+        assert obj.sel.prefixlen_d != 1
