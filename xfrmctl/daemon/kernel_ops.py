@@ -10,6 +10,7 @@ Ownership: every reqid is offset into the netlink layer's reserved band
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from xfrmctl.daemon.mapping import ManualPlan
@@ -66,6 +67,7 @@ def ip_protocol(ike_protocol: int) -> int:
     return {int(ProtocolId.AH): IPPROTO_AH, int(ProtocolId.ESP): IPPROTO_ESP}[ike_protocol]
 
 
+@functools.lru_cache(maxsize=4096)
 def family_of(address: str) -> int:
     return AF_INET if ipaddress.ip_address(address).version == 4 else AF_INET6
 

@@ -178,6 +178,8 @@ class Daemon:
         self._retry: dict[str, _Retry] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._policies: dict[str, list[XfrmPolicy]] = {}  # per VPN, as installed
+        # per VPN: the plan and (local, remote) its installed policies were computed from
+        self._policy_ends: dict[str, tuple[VpnPlan, str, str]] = {}
         self._links: list[str] = []
         self._addresses: list[tuple[str, str]] = []
         self._routes: list[tuple[str, str]] = []
@@ -542,16 +544,22 @@ class Daemon:
         remote = remote or vpn.remote_address
         if remote is None:
             return  # dynamic peer: policies come with its first child SA
+        ends = self._policy_ends.get(vpn.name)
+        if ends is not None and ends[0] is vpn and ends[1:] == (local, remote):
+            return  # every child SA of a VPN asks; same plan and peer: same policies
         policies = self._vpn_policies(vpn, local, remote)
         if self._policies.get(vpn.name) == policies:
+            self._policy_ends[vpn.name] = (vpn, local, remote)
             return
         await self._remove_vpn_policies(vpn.name, keep=policies)
         for p in policies:
             await self.kernel.update_policy(p)
         self._policies[vpn.name] = policies
+        self._policy_ends[vpn.name] = (vpn, local, remote)
 
     async def _remove_vpn_policies(self, vpn: str, keep: list[XfrmPolicy] | None = None) -> None:
         keys = {(p.sel.src, p.sel.dst, p.dir, p.if_id) for p in keep or ()}
+        self._policy_ends.pop(vpn, None)
         for p in self._policies.pop(vpn, []):
             if (p.sel.src, p.sel.dst, p.dir, p.if_id) in keys:
                 continue

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import struct
@@ -150,6 +151,11 @@ class IkeSocket:
         self.sock.sendmsg([payload], anc, 0, remote)
 
 
+@functools.lru_cache(maxsize=4096)
+def _family(address: str) -> int:
+    return AF_INET if ipaddress.ip_address(address).version == 4 else AF_INET6
+
+
 class IkeSockets:
     """The set of IKE sockets: (family, natt) -> socket."""
 
@@ -175,7 +181,7 @@ class IkeSockets:
         self.sockets.clear()
 
     def send(self, data: bytes, local: Endpoint, remote: Endpoint) -> None:
-        family = AF_INET if ipaddress.ip_address(local[0]).version == 4 else AF_INET6
+        family = _family(local[0])
         natt = local[1] == self.natt_port or local[1] == 4500
         sock = self.sockets.get((family, natt))
         if sock is None:

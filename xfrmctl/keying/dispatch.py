@@ -3,6 +3,7 @@ address matching, the default wall clock, and the error for a command naming not
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -12,14 +13,17 @@ class EngineError(ValueError):
     """A command that names something the engine does not know."""
 
 
+@functools.lru_cache(maxsize=4096)
 def same_address(a: str, b: str) -> bool:
-    """Equal IP addresses whatever their spelling (names compare as text)."""
+    """Equal IP addresses whatever their spelling (names compare as text). Cached: every
+    IKE_SA_INIT compares the same few configured and local addresses."""
     try:
         return ipaddress.ip_address(a) == ipaddress.ip_address(b)
     except ValueError:
         return a == b
 
 
+@functools.lru_cache(maxsize=4096)
 def local_matches(configured: str, actual: str) -> bool:
     """A configured local address (empty, %any or unspecified: any) against the one a datagram
     arrived on."""

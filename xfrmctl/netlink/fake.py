@@ -180,7 +180,10 @@ def _deep(obj: object) -> object:
         if cls is list:
             return [_deep(x) for x in cast(list[object], obj)]
         if cls is tuple:
-            return tuple(_deep(x) for x in cast(tuple[object, ...], obj))
+            items = cast(tuple[object, ...], obj)
+            if all(type(x) in _ATOMIC for x in items):
+                return items  # immutable all the way down: shared, as a copy would be equal
+            return tuple(_deep(x) for x in items)
         if cls is dict:
             return {k: _deep(v) for k, v in cast(dict[object, object], obj).items()}
         if not dataclasses.is_dataclass(obj):

@@ -7,14 +7,21 @@ and ESP into UDP.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 
 NAT_T_PORT = 4500
 
 
+@functools.lru_cache(maxsize=4096)
+def _packed(address: str) -> bytes:
+    """Parsing the same few addresses for every IKE_SA_INIT showed in the profile."""
+    return ipaddress.ip_address(address).packed
+
+
 def nat_hash(spi_i: int, spi_r: int, address: str, port: int) -> bytes:
-    ip = ipaddress.ip_address(address).packed
+    ip = _packed(address)
     data = spi_i.to_bytes(8, "big") + spi_r.to_bytes(8, "big") + ip + port.to_bytes(2, "big")
     return hashlib.sha1(data, usedforsecurity=False).digest()
 
