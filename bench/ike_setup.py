@@ -245,11 +245,15 @@ def start_charon(prefix: str, ns: str, path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
 
-def charon_responder(prefix: str, prop: Proposal, work: Path) -> subprocess.Popen[bytes]:
+def charon_responder(prefix: str, prop: Proposal, work: Path, table: int
+                     ) -> subprocess.Popen[bytes]:  # fmt: skip
+    """charon with a hashed IKE_SA table (as the issue's anchor figures), or `table` 1: its
+    stock single list, whose per-message cost grows with the number of SAs."""
     r = work / "r"
+    segments = 1 if table == 1 else 16
     charon_conf(r, "enable = yes\n      fake_kernel = yes\n      initiators = 0\n"
                 f"      preshared_key = {PSK}",
-                "threads = 16\n  ikesa_table_size = 1\n  ikesa_table_segments = 1\n"
+                f"threads = 16\n  ikesa_table_size = {table}\n  ikesa_table_segments = {segments}\n"
                 "  dos_protection = no")  # fmt: skip
     (r / "swanctl.conf").write_text(f"""connections {{
   lt {{
@@ -334,7 +338,8 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
     iterations = (args.n + args.initiators - 1) // args.initiators
     n = iterations * args.initiators
     with namespaces():
-        rsp = (charon_responder(args.sw_prefix, prop, work) if responder == "charon"
+        rsp = (charon_responder(args.sw_prefix, prop, work, args.charon_table)
+               if responder == "charon"
                else xfrmctl_responder(prop, work, args.cprofile and
                                       f"{args.cprofile}-{prop.name}.prof"))  # fmt: skip
         ini: subprocess.Popen[bytes] | None = None
@@ -439,6 +444,8 @@ def main() -> int:
     ap.add_argument("--responder", action="append", choices=("charon", "xfrmctl"))
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run, at most")
     ap.add_argument("--sw-prefix", default="/opt/strongswan-lt")
+    ap.add_argument("--charon-table", type=int, default=4096,
+                    help="responder charon's ikesa_table_size (1: its stock single list)")
     ap.add_argument("--keep", help="keep configs and logs in this directory")
     ap.add_argument("--cprofile", help="run xfrmctl under cProfile into PREFIX-PROPOSAL.prof "
                     "(deterministic counts; its CPU figures are then inflated)")  # fmt: skip

@@ -191,7 +191,8 @@ def _deep(obj: object) -> object:
         names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(obj))
     new = object.__new__(cls)
     for name in names:
-        object.__setattr__(new, name, _deep(getattr(obj, name)))
+        value = getattr(obj, name)
+        object.__setattr__(new, name, value if type(value) in _ATOMIC else _deep(value))
     return new
 
 
