@@ -423,3 +423,28 @@ def test_cipher_key_size_checked():
     with pytest.raises(ValueError, match="not a CBC"):
         CbcCipher(tr.AES128_GCM_16, b"k" * 20)
     assert "k" * 16 not in repr(CbcCipher(tr.AES128_CBC, b"k" * 16))
+
+
+@pytest.mark.parametrize("group_id", [1, 2, 5, 14, 15, 16, 17, 18])
+def test_modp_in_openssl_equals_the_arithmetic(group_id: int) -> None:
+    """g^x and y^x computed by OpenSSL are exactly Python's pow, and so is the fallback."""
+    import hashlib  # noqa: PLC0415
+
+    from xfrmctl.keying.dh import ModpGroup, dh_group  # noqa: PLC0415
+
+    def rng(n: int, _c: list[int] = [0]) -> bytes:  # noqa: B006 - a deterministic stream
+        _c[0] += 1
+        return hashlib.sha512(_c[0].to_bytes(4, "big")).digest()[:n]
+
+    group = dh_group(group_id)
+    assert isinstance(group, ModpGroup) and group.numbers is not None
+    a, b = group.generate(rng), group.generate(rng)
+    xa = a._x  # type: ignore[attr-defined]
+    assert a.public == pow(2, xa, group.prime).to_bytes(group.public_size, "big")
+    expect = pow(int.from_bytes(b.public, "big"), xa, group.prime)
+    assert a.shared_secret(b.public) == expect.to_bytes(group.public_size, "big")
+    assert b.shared_secret(a.public) == a.shared_secret(b.public)
+    plain = ModpGroup(group.transform)
+    plain.numbers = plain.generator_key = None  # where OpenSSL's FFDH is unavailable
+    c = plain.generate(rng)
+    assert c.shared_secret(a.public) == a.shared_secret(c.public)
