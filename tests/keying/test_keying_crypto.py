@@ -437,7 +437,8 @@ def test_modp_in_openssl_equals_the_arithmetic(group_id: int) -> None:
         return hashlib.sha512(_c[0].to_bytes(4, "big")).digest()[:n]
 
     group = dh_group(group_id)
-    assert isinstance(group, ModpGroup) and group.numbers is not None
+    assert isinstance(group, ModpGroup)
+    assert (group.numbers is not None) is (group_id not in (1, 2))  # 1, 2: pow is faster
     a, b = group.generate(rng), group.generate(rng)
     xa = a._x  # type: ignore[attr-defined]
     assert a.public == pow(2, xa, group.prime).to_bytes(group.public_size, "big")

@@ -102,6 +102,11 @@ MODP_GENERATOR = 2
 _MODP_EXPONENT_BITS = {1: 256, 2: 256, 5: 256, 14: 320, 15: 384, 16: 480, 17: 540, 18: 620}
 
 
+# OpenSSL knows the RFC 3526 groups by name; for the RFC 2409 ones (1, 2) it validates the prime
+# again for every key, which takes longer than Python's pow.
+_OPENSSL_MODP = frozenset({5, 14, 15, 16, 17, 18})
+
+
 def modp_prime(group: int) -> int:
     """The RFC 2409 / RFC 3526 prime of a MODP group."""
     return _MODP_PRIMES[group]
@@ -188,6 +193,8 @@ class ModpGroup(DhGroup):
         self.exponent_bits = _MODP_EXPONENT_BITS[transform.ike_id]
         self.numbers: DHParameterNumbers | None = None
         self.generator_key: DHPublicKey | None = None
+        if transform.ike_id not in _OPENSSL_MODP:
+            return
         try:
             numbers = DHParameterNumbers(self.prime, MODP_GENERATOR)
             self.generator_key = DHPublicNumbers(MODP_GENERATOR, numbers).public_key()
