@@ -35,6 +35,7 @@ RequestId = int | str
 class ErrorCode(StrEnum):
     PARSE_ERROR = "parse-error"
     INVALID_REQUEST = "invalid-request"
+    PERMISSION_DENIED = "permission-denied"
     LINE_TOO_LONG = "line-too-long"
     UNKNOWN_COMMAND = "unknown-command"
     INVALID_ARGUMENT = "invalid-argument"

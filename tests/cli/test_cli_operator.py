@@ -90,6 +90,7 @@ def test_convert_to_json_round_trips(tmp_path: Path) -> None:
     for name in ("out.json", "out.yaml", "out.conf"):  # JSON is read as YAML, whatever the name
         out = tmp_path / name
         out.write_text(result.stdout)
+        out.chmod(0o600)  # it holds the keys in clear
         assert load_file(out).require() == load_file(PSK_SET).require()
         check = runner.invoke(app, ["config", "check", str(out)])
         assert check.stdout == "configuration check succeeds\n", check.stdout

@@ -8,15 +8,57 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from xfrmctl.cli.main import app
-from xfrmctl.config import load_file
+from xfrmctl.config import Config, exposed_keys_warning, load_file
+from xfrmctl.config.loader import holds_keys
 
 runner = CliRunner()
 
 
-def test_check_clean_file(data_dir: Path) -> None:
-    result = runner.invoke(app, ["config", "check", str(data_dir / "base.conf")])
+def test_check_clean_file(data_dir: Path, tmp_path: Path) -> None:
+    clean = tmp_path / "base.conf"
+    clean.write_bytes((data_dir / "base.conf").read_bytes())
+    clean.chmod(0o600)
+    result = runner.invoke(app, ["config", "check", str(clean)])
     assert result.exit_code == 0
     assert result.stdout == "configuration check succeeds\n"
+
+
+def test_check_warns_when_keys_are_readable_by_others(data_dir: Path, tmp_path: Path) -> None:
+    """A pre-shared key in a group- or world-readable file: a warning, not a refusal."""
+    conf = tmp_path / "base.conf"
+    conf.write_bytes((data_dir / "base.conf").read_bytes())
+    for mode, who in ((0o644, "everyone"), (0o640, "its group"), (0o604, "everyone")):
+        conf.chmod(mode)
+        result = runner.invoke(app, ["config", "check", str(conf)])
+        assert result.exit_code == 0
+        assert result.stdout.splitlines() == [
+            f"{conf}: warning: the file holds keys and is readable by {who} (mode {mode:04o}); "
+            "restrict it with chmod 600",
+            "configuration check succeeds",
+        ]
+        report = json.loads(runner.invoke(app, ["config", "check", str(conf), "--json"]).stdout)
+        assert [d["message"] for d in report["diagnostics"] if d["severity"] == "warning"] == [
+            f"the file holds keys and is readable by {who} (mode {mode:04o}); "
+            "restrict it with chmod 600"
+        ]
+    conf.chmod(0o620)  # group-writable but not readable: not a disclosure
+    assert runner.invoke(app, ["config", "check", str(conf)]).stdout == (
+        "configuration check succeeds\n"
+    )
+
+
+def test_readable_file_without_keys_is_not_warned_about(data_dir: Path, tmp_path: Path) -> None:
+    conf = tmp_path / "base.conf"
+    conf.write_bytes((data_dir / "base.conf").read_bytes())
+    conf.chmod(0o644)
+    config = load_file(conf).require()
+    assert holds_keys(config)
+    assert exposed_keys_warning(conf, config) is not None
+    manual = load_file(data_dir / "manual-ipv6.set", interface_map={"ge-0/0/14.0": "eth0"})
+    assert holds_keys(manual.require())  # manual SA keys, no pre-shared key
+    assert not holds_keys(Config())
+    assert exposed_keys_warning(conf, Config()) is None
+    assert exposed_keys_warning(tmp_path / "gone.conf", config) is None  # nothing to stat
 
 
 def test_check_reports_errors_and_warnings_and_exits_1(tmp_path: Path, base_set: str) -> None:

@@ -17,6 +17,7 @@ from xfrmctl.control import (
     MAX_RESPONSE_LINE,
     SOCKET_ENV,
     ControlProtocolError,
+    ErrorCode,
     Request,
     Response,
 )
@@ -40,6 +41,14 @@ class DaemonNotRunning(ControlClientError):
 class DaemonTimeout(ControlClientError):
     def __init__(self, path: str, timeout: float) -> None:
         super().__init__(f"xfrmctl daemon did not answer within {timeout:g} seconds ({path})")
+
+
+class PermissionDenied(ControlClientError):
+    """Not root: the socket file is closed to us, or the daemon refused our credentials."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"permission denied: the xfrmctl control socket {path} is for root only")
+        self.path = path
 
 
 class DaemonProtocolError(ControlClientError):
@@ -78,10 +87,8 @@ class ControlClient:
                 sock.connect(self.path)
             except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
                 raise DaemonNotRunning(self.path) from None
-            except PermissionError as exc:
-                raise ControlClientError(
-                    f"cannot open the control socket {self.path}: {exc.strerror}"
-                ) from None
+            except PermissionError:
+                raise PermissionDenied(self.path) from None
             except TimeoutError:
                 raise DaemonTimeout(self.path, self.timeout) from None
             line = self._exchange(sock, request.encode())
@@ -91,6 +98,8 @@ class ControlClient:
             response = Response.decode(line)
         except ControlProtocolError as exc:
             raise DaemonProtocolError(f"invalid answer from the daemon: {exc.message}") from None
+        if response.error is not None and response.error.code == ErrorCode.PERMISSION_DENIED:
+            raise PermissionDenied(self.path)  # said before reading the request: no id
         if response.id != request.id:
             raise DaemonProtocolError(
                 f"answer for request {response.id!r} instead of {request.id!r}"

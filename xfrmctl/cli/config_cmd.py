@@ -15,7 +15,13 @@ import typer
 
 from xfrmctl.config import emit
 from xfrmctl.config.errors import Location, Severity
-from xfrmctl.config.loader import FORMATS, LoadResult, load_file, load_text
+from xfrmctl.config.loader import (
+    FORMATS,
+    LoadResult,
+    exposed_keys_warning,
+    load_file,
+    load_text,
+)
 from xfrmctl.config.reference import grammar_reference
 
 config_app = typer.Typer(
@@ -96,6 +102,10 @@ def check(
     Exit status 1 when there are errors.
     """
     result = _load(file, fmt, map_interface)
+    if str(file) != "-":
+        exposed = exposed_keys_warning(file, result.config)
+        if exposed is not None:
+            result.diagnostics.insert(0, exposed)
     if as_json:
         typer.echo(json.dumps(_json_report(result, _unused_mappings(result, map_interface))))
         raise typer.Exit(1 if result.errors else 0)

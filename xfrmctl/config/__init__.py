@@ -11,7 +11,14 @@ loaded file back in normalised form.
 from xfrmctl.config.diff import ConfigDiff, diff
 from xfrmctl.config.emit import to_curly, to_set, to_yaml
 from xfrmctl.config.errors import ConfigError, Diagnostic, Location, Severity
-from xfrmctl.config.loader import LoadResult, detect_format, load_config, load_file, load_text
+from xfrmctl.config.loader import (
+    LoadResult,
+    detect_format,
+    exposed_keys_warning,
+    load_config,
+    load_file,
+    load_text,
+)
 from xfrmctl.config.model import Config
 
 __all__ = [
@@ -24,6 +31,7 @@ __all__ = [
     "Severity",
     "detect_format",
     "diff",
+    "exposed_keys_warning",
     "load_config",
     "load_file",
     "load_text",

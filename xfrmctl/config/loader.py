@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,6 +169,47 @@ def load_file(
             [Diagnostic(Severity.ERROR, "not UTF-8 text", Location(name, line))],
         )
     return load_text(text, name, fmt, interface_map, lifetime_floor=lifetime_floor)
+
+
+def holds_keys(config: Config) -> bool:
+    """Whether the model carries key material: a pre-shared key or a manual SA key."""
+    if any(p.pre_shared_key is not None for p in config.ike_policies.values()):
+        return True
+    for vpn in config.vpns.values():
+        manual = vpn.manual
+        if manual is None:
+            continue
+        for key in (manual.authentication, manual.encryption):
+            if key is not None and key.key is not None:
+                return True
+    return False
+
+
+def exposed_keys_warning(path: str | Path, config: Config | None) -> Diagnostic | None:
+    """A warning when a file holding keys can be read by its group or by everyone.
+
+    Given by ``config check`` and at daemon start and reload, the two places where the file is
+    the one deployed; loading a file for other purposes (conversion, tests) does not ask.
+
+    A warning, not a refusal: like Libreswan's ipsec.secrets and strongSwan's swanctl.conf, the
+    file's protection is the operator's (or the package's) job, and refusing to start would turn a
+    permission slip into an outage of every tunnel. ``$9$`` strings are obfuscation, not
+    encryption, so they count as keys too."""
+    if config is None or not holds_keys(config):
+        return None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    if not mode & 0o044:
+        return None
+    who = "everyone" if mode & 0o004 else "its group"
+    return Diagnostic(
+        Severity.WARNING,
+        f"the file holds keys and is readable by {who} (mode {mode:04o}); "
+        f"restrict it with chmod 600",
+        Location(str(path)),
+    )
 
 
 def load_config(

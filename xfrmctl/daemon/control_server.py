@@ -27,6 +27,9 @@ from xfrmctl.control import (
 from xfrmctl.control import ControlProtocolError as _ProtocolError
 from xfrmctl.state.codec import JsonValue
 
+REFUSAL_READ_TIMEOUT = 5.0
+"""Seconds a refused caller has to send its request line before it gets the refusal anyway."""
+
 Prepare = Callable[[Request], Awaitable[Handler]]
 """Given a decoded request, do its asynchronous part and return the synchronous handler."""
 
@@ -80,12 +83,7 @@ class ControlServer:
         try:
             uid = _peer_uid(writer)
             if uid not in self.allowed_uids:
-                writer.write(
-                    Response.failure(
-                        None, ErrorCode.INVALID_REQUEST, "permission denied: root only"
-                    ).encode()
-                )
-                await writer.drain()
+                await self._refuse(reader, writer)
                 return
             while True:
                 try:
@@ -107,6 +105,23 @@ class ControlServer:
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
+
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Read the caller's one request (bounded in time and size), then refuse it.
+
+        Answering before reading would close a socket with unread data, which the caller sees
+        as a reset instead of the refusal."""
+        request_id = None
+        with contextlib.suppress(ValueError, asyncio.LimitOverrunError, TimeoutError):
+            line = await asyncio.wait_for(reader.readline(), REFUSAL_READ_TIMEOUT)
+            with contextlib.suppress(_ProtocolError):
+                request_id = Request.decode(line).id
+        writer.write(
+            Response.failure(
+                request_id, ErrorCode.PERMISSION_DENIED, "the control socket answers root only"
+            ).encode()
+        )
+        await writer.drain()
 
     async def answer(self, line: bytes) -> bytes:
         """One response line; decoding errors and handler failures become error responses."""

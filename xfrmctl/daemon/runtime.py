@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterable
 from dataclasses import dataclass, replace
 
-from xfrmctl.config import Config, diff, load_file
+from xfrmctl.config import Config, diff, exposed_keys_warning, load_file
 from xfrmctl.config.diff import ConfigDiff
 from xfrmctl.control import ErrorCode, Request
 from xfrmctl.daemon import kernel_ops, tcp_mss
@@ -226,6 +226,9 @@ class Daemon:
 
     def _load(self) -> Config:
         result = load_file(self.config_path, lifetime_floor=self.lifetime_floor)
+        exposed = exposed_keys_warning(self.config_path, result.config)
+        if exposed is not None:
+            result.diagnostics.insert(0, exposed)
         for d in result.warnings:
             self.log.warning("configuration warning", diagnostic=str(d))
         if result.config is None:
