@@ -143,6 +143,27 @@ def test_metrics_of_a_tunnel_with_traffic_a_rekey_and_failures(tmp_path: Path) -
             'xfrmctl_ike_security_associations{gateway="GW",state="established"} 1.0',
             'xfrmctl_ike_security_associations{gateway="GW",state="rekeyed"} 0.0',
             'xfrmctl_ike_security_associations{gateway="GW",state="deleting"} 0.0',
+            "# HELP xfrmctl_ike_half_open_limit Responder IKE SAs allowed to wait for "
+            "authentication.",
+            "# TYPE xfrmctl_ike_half_open_limit gauge",
+            "xfrmctl_ike_half_open_limit 1000.0",
+            "# HELP xfrmctl_ike_cookie_threshold Half-open IKEv2 SAs from which COOKIEs are "
+            "demanded.",
+            "# TYPE xfrmctl_ike_cookie_threshold gauge",
+            "xfrmctl_ike_cookie_threshold 100.0",
+            "# HELP xfrmctl_ike_init_rate_limit New IKEv2 responder SAs computed per second "
+            "(0: no limit).",
+            "# TYPE xfrmctl_ike_init_rate_limit gauge",
+            "xfrmctl_ike_init_rate_limit 0.0",
+            "# HELP xfrmctl_ike_half_open Responder IKE SAs waiting for their peer's "
+            "authentication, by IKE version.",
+            "# TYPE xfrmctl_ike_half_open gauge",
+            'xfrmctl_ike_half_open{version="IKEv1"} 0.0',
+            'xfrmctl_ike_half_open{version="IKEv2"} 0.0',
+            "# HELP xfrmctl_ike_engine_events_total IKE engine events by IKE version and reason: "
+            "messages dropped or refused, defences used (COOKIE demanded, rate limit), "
+            "retransmissions.",
+            "# TYPE xfrmctl_ike_engine_events_total counter",
         ]
 
         # a soft expiry rekeys the child SA: the old SAs' traffic stays in the totals

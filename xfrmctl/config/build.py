@@ -461,6 +461,17 @@ def build_model(root: Block, interface_map: dict[str, str]) -> m.Config:
             tcp_mss = _int(ipsec_vpn, "mss")
 
     xfrmctl = root.block("xfrmctl")
+    flood = xfrmctl.block("ike-flood-protection") if xfrmctl else None
+    flood_protection = (
+        m.IkeFloodProtection()
+        if flood is None
+        else m.IkeFloodProtection(
+            half_open_limit=_int(flood, "half-open-limit"),
+            cookie_threshold=_int(flood, "cookie-threshold"),
+            half_open_timeout=_int(flood, "half-open-timeout"),
+            init_rate=_int(flood, "init-rate"),
+        )
+    )
     certificates = {
         str(name): m.CertificateFiles(str(name), _str(c, "file"), _str(c, "key"), _origin(c))
         for name, c in _named(xfrmctl, "certificate")
@@ -483,6 +494,7 @@ def build_model(root: Block, interface_map: dict[str, str]) -> m.Config:
         else m.VpnMonitorOptions(
             _int(monitor_options, "interval"), _int(monitor_options, "threshold")
         ),
+        ike_flood_protection=flood_protection,
         ipsec_trace_flags=tuple(str(f) for f in ipsec_trace.values("flag")) if ipsec_trace else (),
         st0_units=st0_units,
         static_routes=tuple(routes),

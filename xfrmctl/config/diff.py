@@ -176,6 +176,7 @@ def diff(old: Config, new: Config) -> ConfigDiff:
         for label, attr in (
             ("vpn-monitor-options", "vpn_monitor_options"),
             ("respond-bad-spi", "respond_bad_spi"),
+            ("ike-flood-protection", "ike_flood_protection"),
             ("ike traceoptions", "ike_traceoptions"),
             ("ipsec traceoptions", "ipsec_trace_flags"),
             ("routing-instances", "routing_instances"),

@@ -586,6 +586,16 @@ XFRMCTL = Container(
             Container({"file": Leaf(FilePath()), "key": Leaf(FilePath())}),
         ),
         "ca-profile": Named(Name("CA profile"), Container({"file": Leaf(FilePath())})),
+        # Responder protection against IKE_SA_INIT / Main Mode floods (Junos has no statement
+        # for these; the defaults are the engines' own). See docs/reliability.md.
+        "ike-flood-protection": Container(
+            {
+                "half-open-limit": Leaf(Int(1, 1_000_000), default=1000),
+                "cookie-threshold": Leaf(Int(0, 1_000_000), default=100),
+                "half-open-timeout": Leaf(Int(5, 300), default=30),
+                "init-rate": Leaf(Int(0, 1_000_000), default=0),
+            }
+        ),
     }
 )
 

@@ -216,6 +216,18 @@ class VpnMonitorOptions:
 
 
 @dataclass(frozen=True)
+class IkeFloodProtection:
+    """``xfrmctl ike-flood-protection``: how many responder SAs may wait for their peer's
+    authentication, from how many on the responder demands COOKIEs (RFC 7296 §2.6), how long one
+    may wait, and how many new ones per second it computes a Diffie-Hellman for (0: no limit)."""
+
+    half_open_limit: int = 1000
+    cookie_threshold: int = 100
+    half_open_timeout: int = 30
+    init_rate: int = 0
+
+
+@dataclass(frozen=True)
 class TraceFile:
     name: str | None
     files: int
@@ -376,6 +388,7 @@ class Config:
     ipsec_policies: Mapping[str, IpsecPolicy] = field(default_factory=dict)
     vpns: Mapping[str, Vpn] = field(default_factory=dict)
     vpn_monitor_options: VpnMonitorOptions = field(default_factory=VpnMonitorOptions)
+    ike_flood_protection: IkeFloodProtection = field(default_factory=IkeFloodProtection)
     ipsec_trace_flags: tuple[str, ...] = ()
     st0_units: Mapping[int, St0Interface] = field(default_factory=dict)
     static_routes: tuple[StaticRoute, ...] = ()

@@ -13,12 +13,14 @@ of an IKEv1 and an IKEv2 VPN never collide.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from xfrmctl.config.model import IkeFloodProtection
 from xfrmctl.daemon.store import ts_identity
 from xfrmctl.keying.ikev1 import EngineError as Ikev1EngineError
 from xfrmctl.keying.ikev1 import Ikev1Engine, Ikev1PeerConfig
@@ -76,6 +78,30 @@ class Engines:
         for name, peer in self.v1.peers.items():
             for sa in self.v1.sessions_of(name):
                 sa.peer = peer
+
+    def set_protection(self, protection: IkeFloodProtection) -> None:
+        """The responder limits of ``xfrmctl ike-flood-protection``; SAs already half-open keep
+        their deadline, the next ones get the new one."""
+        settings = dataclasses.replace(
+            self.v2.settings,
+            half_open_limit=protection.half_open_limit,
+            cookie_threshold=protection.cookie_threshold,
+            half_open_timeout=float(protection.half_open_timeout),
+            init_rate=protection.init_rate,
+        )
+        self.v2.settings = settings
+        self.v2.ctx.settings = settings
+        self.v1.half_open_limit = protection.half_open_limit
+
+    def protection_events(self) -> dict[tuple[str, str], int]:
+        """Messages the engines dropped or refused and the defences they used, by (IKE version,
+        reason): each engine's counters, and the dispatcher's (before any engine) as `any`."""
+        out: dict[tuple[str, str], int] = {}
+        for version, counters in (("IKEv2", self.v2.counters), ("IKEv1", self.v1.counters),
+                                  ("any", self.counters)):  # fmt: skip
+            for reason, n in counters.items():
+                out[(version, reason)] = n
+        return out
 
     def version(self, peer: str) -> IkeVersion:
         return "IKEv1" if peer in self.v1.peers else "IKEv2"

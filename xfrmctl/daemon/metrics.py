@@ -158,6 +158,41 @@ class DaemonCollector(Collector):
             for state in IKE_STATES.values():
                 ike.add_metric([gateway, state], counts.get((gateway, state), 0))
         yield ike
+        yield from _protection(d)
+
+
+def _protection(d: Daemon) -> Iterator[Metric]:
+    """``xfrmctl ike-flood-protection``: its limits, how full they are, what they shed (from
+    the start of the daemon, when its engines exist)."""
+    if d.engine is None or d.config is None:
+        return
+    p = d.config.ike_flood_protection
+    for name, help_text, value in (
+        ("half_open_limit", "Responder IKE SAs allowed to wait for authentication.",
+         p.half_open_limit),
+        ("cookie_threshold", "Half-open IKEv2 SAs from which COOKIEs are demanded.",
+         p.cookie_threshold),
+        ("init_rate_limit", "New IKEv2 responder SAs computed per second (0: no limit).",
+         p.init_rate),
+    ):  # fmt: skip
+        limit = GaugeMetricFamily(f"xfrmctl_ike_{name}", help_text)
+        limit.add_metric([], value)
+        yield limit
+    half_open = GaugeMetricFamily(
+        "xfrmctl_ike_half_open",
+        "Responder IKE SAs waiting for their peer's authentication, by IKE version.",
+        labels=["version"],
+    )
+    half_open.add_metric(["IKEv1"], d.engine.v1.half_open)
+    half_open.add_metric(["IKEv2"], d.engine.v2.half_open)
+    yield half_open
+    yield _counter(
+        "xfrmctl_ike_engine_events",
+        "IKE engine events by IKE version and reason: messages dropped or refused, defences "
+        "used (COOKIE demanded, rate limit), retransmissions.",
+        ["version", "reason"],
+        d.engine.protection_events().items(),
+    )
 
 
 def _v1_state(sa: IsakmpSa) -> str | None:

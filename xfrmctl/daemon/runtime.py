@@ -264,6 +264,7 @@ class Daemon:
             self.echo = RawIcmp(self.loop, self.echo_reply)
         self.engine = Engines(plan.peers, plan.ikev1_peers, self.rng, wall_clock=self._utc,
                               log=self.log)  # fmt: skip
+        self.engine.set_protection(config.ike_flood_protection)
         locals_ = [p.local_address for p in plan.peers] + [
             p.local_address for p in plan.ikev1_peers]  # fmt: skip
         families = {AF_INET if ipaddress.ip_address(a).version == 4 else AF_INET6
@@ -1501,6 +1502,7 @@ class Daemon:
         self.config, self.plan = new, plan
         # Established IKE SAs of kept gateways answer new child requests from the new VPN set.
         self.engine.set_peers(plan.peers, plan.ikev1_peers)
+        self.engine.set_protection(new.ike_flood_protection)
         self.store.unusable = dict(plan.unusable)
         units = {*change.st0_units.added, *change.st0_units.changed_names()}
         if units:

@@ -88,6 +88,7 @@ class Ikev1Engine:
         self.sas: dict[bytes, IsakmpSa] = {}  # by CKY-I | CKY-R
         self._initiating: dict[bytes, IsakmpSa] = {}  # by CKY-I, until the responder answers
         self._half_open: dict[tuple[bytes, str], IsakmpSa] = {}  # responder, by (CKY-I, addr)
+        self.half_open_limit = HALF_OPEN_LIMIT  # a daemon sets its configured limit
         self.children: dict[int, Ikev1Child] = {}
         self.finished_quick: set[int] = set()
         self._finished_order: list[int] = []
@@ -98,6 +99,11 @@ class Ikev1Engine:
         self._reqid_source = reqid_for or self._own_reqid
         self._unique_source = next_unique_id or self._own_unique_id
         self._certs: dict[CertAuth, LocalCert] = {}
+
+    @property
+    def half_open(self) -> int:
+        """Responder ISAKMP SAs still negotiating Main or Aggressive Mode."""
+        return len(self._half_open)
 
     # ------------------------------------------------------------------ services for SAs
 
@@ -334,7 +340,7 @@ class Ikev1Engine:
 
     def _new_responder(self, msg: Message, datagram: bytes, local: Endpoint, remote: Endpoint,
                        now: float) -> list[Action]:  # fmt: skip
-        if len(self._half_open) >= HALF_OPEN_LIMIT:
+        if len(self._half_open) >= self.half_open_limit:
             self.count("half-open limit reached")
             return []
         mode = ExchangeMode.MAIN if msg.header.exchange == Exchange.MAIN else (

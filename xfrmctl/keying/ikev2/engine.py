@@ -68,6 +68,8 @@ class Ikev2Engine:
         self._by_identity: dict[tuple[str, Identity], dict[int, Ikev2Session]] = {}
         self._identity_of: dict[int, tuple[str, Identity]] = {}  # our SPI -> its index key
         self.cookies = CookieJar(rng, self.settings.cookie_rotate_seconds)
+        self._init_tokens = 0.0  # token bucket of `settings.init_rate`
+        self._init_stamp: float | None = None
         self.raise_internal_errors = False  # tests set this to see bugs instead of counters
         self.ctx = SessionContext(
             rng=rng,
@@ -343,6 +345,9 @@ class Ikev2Engine:
                 data = self.cookies.make(nonce, remote[0], msg.spi_i, now)
                 return [ike_init.stateless_reply(msg, [wire.notify(NotifyType.COOKIE, data)],
                                                  local, remote)]  # fmt: skip
+        if not self._admit_init(now):
+            self._count("IKE_SA_INIT rate limit")
+            return []
         s, actions = ike_init.respond(self.ctx, candidates, msg, local=local, remote=remote,
                                       now=now)  # fmt: skip
         if s is None:
@@ -351,6 +356,23 @@ class Ikev2Engine:
         self._half_open[key] = s
         self._half_open_keys[s.our_spi] = key
         return self._finish(s, actions, now)
+
+    def _admit_init(self, now: float) -> bool:
+        """A token for one more responder Diffie-Hellman: `init_rate` per second, bursts of one
+        second's worth. Past the cookie check, so what it sheds comes from real addresses."""
+        rate = self.settings.init_rate
+        if rate <= 0:
+            return True
+        if self._init_stamp is None:
+            self._init_tokens = float(rate)
+        else:
+            elapsed = max(0.0, now - self._init_stamp)
+            self._init_tokens = min(float(rate), self._init_tokens + elapsed * rate)
+        self._init_stamp = now
+        if self._init_tokens < 1.0:
+            return False
+        self._init_tokens -= 1.0
+        return True
 
     # ------------------------------------------------------------------ commands
 

@@ -185,5 +185,6 @@ class EngineSettings:
     cookie_threshold: int = 100  # demand COOKIEs when this many are half-open
     cookie_rotate_seconds: float = 120.0
     half_open_timeout: float = 30.0  # a responder SA not authenticated by then is dropped
+    init_rate: int = 0  # new responder SAs (a Diffie-Hellman each) per second; 0: no limit
     max_fragments: int = 64
     max_reassembly_bytes: int = 65535
