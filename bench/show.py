@@ -8,7 +8,11 @@ as an operator runs it (a fresh `xfrmctl` process: start-up, request, the daemon
 JSON, rendering the Junos layout), and once more as a bare control-socket call (the daemon's
 share). Run as root. Figures only; the last line of output is one JSON object.
 
-    python bench/show.py [--n 10000] [--repeat 3]
+    python bench/show.py [--n 10000] [--repeat 3] [--save DIR] [--profile PREFIX]
+
+--save writes each command's raw control-socket answer to DIR (for profiling the CLI side
+offline); --profile samples the daemon with py-spy during --repeat extra control-socket calls
+of each command (PREFIX-ipsec.txt, PREFIX-ike.txt, collapsed stacks).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,6 +77,23 @@ def bring_up(args: argparse.Namespace, work: Path) -> tuple[int, float]:
     return total - half, time.monotonic() - t0
 
 
+def profile(args: argparse.Namespace, pid: int, sock: str, words: tuple[str, ...],
+            path: str) -> None:
+    """py-spy samples the daemon while it answers `words` --repeat times."""
+    from xfrmctl.cli.client import ControlClient  # noqa: PLC0415
+
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+         "--nonblocking", "--rate", "500", "--format", "raw", "-o", path],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1.0)
+    for _ in range(args.repeat):
+        ControlClient(sock, timeout=120).call(words, {})
+    spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+    spy.wait(30)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=10000, help="tunnels (IKE SA + child SA)")
@@ -79,6 +101,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--sw-prefix", default="/opt/strongswan-lt")
+    ap.add_argument("--save", help="directory for the raw answers")
+    ap.add_argument("--profile", help="py-spy the daemon's answers into PREFIX-COMMAND.txt")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("run as root (network namespaces)", file=sys.stderr)
@@ -98,7 +122,7 @@ def main() -> int:
                 sock = f"{work}/r/control.sock"
                 out |= {"established": established, "bring_up_s": round(seconds, 1),
                         "daemon_rss_kib_idle": rss0, "daemon_rss_kib": lt.rss_kib(daemon.pid)}
-                env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+                env = dict(os.environ)
                 for text, words in COMMANDS.items():
                     cli: list[float] = []
                     lines = 0
@@ -114,13 +138,18 @@ def main() -> int:
                         if res.returncode:
                             print(res.stderr, file=sys.stderr)
                     t = time.monotonic()
-                    ControlClient(sock, timeout=120).call(words, {})
+                    answer = ControlClient(sock, timeout=120).call(words, {})
                     call = time.monotonic() - t
+                    key = "_".join(words[2:3])
+                    if args.save:
+                        Path(args.save).mkdir(parents=True, exist_ok=True)
+                        Path(args.save, f"{key}.json").write_text(json.dumps(answer))
+                    if args.profile:
+                        profile(args, daemon.pid, sock, words, f"{args.profile}-{key}.txt")
                     t = time.monotonic()
                     subprocess.run([sys.executable, "-c", "import xfrmctl.cli.main"], env=env,
                                    check=False)  # fmt: skip
                     start = time.monotonic() - t
-                    key = "_".join(words[2:3])
                     out[f"{key}_cli_s"] = round(min(cli), 3)
                     out[f"{key}_cli_lines"] = lines
                     out[f"{key}_socket_call_s"] = round(call, 3)

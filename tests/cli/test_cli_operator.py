@@ -21,10 +21,12 @@ PSK_SET = ROOT / "tests" / "config" / "data" / "base.set"
 
 
 def walk(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
-    """Every command of the click tree typer builds: (its words, the command)."""
+    """Every command of the click tree typer builds: (its words, the command). Groups are
+    asked for their commands, as click does for help (some are loaded only then)."""
     out = [(" ".join(path), command)]
-    for name, sub in getattr(command, "commands", {}).items():
-        out += walk(sub, (*path, name))
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(None):
+            out += walk(command.get_command(None, name), (*path, name))
     return out
 
 

@@ -201,3 +201,7 @@ def schema(
     except KeyError as exc:
         typer.echo(f"error: no hierarchy '{' '.join(path or ())}' (at '{exc.args[0]}')", err=True)
         raise typer.Exit(1) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")

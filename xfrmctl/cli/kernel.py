@@ -276,3 +276,7 @@ def policy_command(
         typer.echo(json.dumps([policy_record(p) for p in pols], indent=2))
     else:
         typer.echo(render_policy_table(pols))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(kernel_app, name="kernel")

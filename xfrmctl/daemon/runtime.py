@@ -106,6 +106,7 @@ from xfrmctl.state.query import (
     ClearIpsecSa,
     ClearIpsecStatistics,
     RequestSystemReload,
+    ShowIkeSa,
     answer,
     parse_query,
     select_ike_sas,
@@ -1361,8 +1362,11 @@ class Daemon:
             message = await self.reload()
             result = to_json(ActionResult(affected=1, message=message))
             return lambda _r: result
-        await self._refresh_counters()
-        snapshot = self.snapshot()
+        # IKE SA queries read no VPN and no counter, the others no IKE SA
+        ike_only = isinstance(query, ShowIkeSa | ClearIkeSa)
+        if not ike_only:
+            await self._refresh_counters()
+        snapshot = self.snapshot(ike_sas=ike_only, vpns=not ike_only)
         if isinstance(query, ClearIkeSa):
             chosen = select_ike_sas(snapshot, query)
             n = self._clear_ike([sa.index for sa in chosen])
@@ -1381,9 +1385,13 @@ class Daemon:
         data = to_json(view)
         return lambda _r: data
 
-    def snapshot(self) -> Snapshot:
-        """The state store's view plus the NHTB table, with the counters last read."""
-        snap = self.store.snapshot(self.now(), self.wall_offset, self._counters)
+    def snapshot(self, *, ike_sas: bool = True, vpns: bool = True) -> Snapshot:
+        """The state store's view plus the NHTB table, with the counters last read; a part
+        not asked for is left empty."""
+        snap = self.store.snapshot(self.now(), self.wall_offset, self._counters,
+                                   ike_sas=ike_sas, vpns=vpns)  # fmt: skip
+        if not vpns:
+            return replace(snap, ike_security_associations=self._ike_with_phase2(snap))
         ids = {name: rec.tunnel_id for name, rec in self.store.vpns.items()}
         nhtb = show_entries(self.nhtb.table, tunnel_ids=ids)
         nhtb_by_vpn: dict[str, list[NhtbEntry]] = {}
@@ -1398,17 +1406,20 @@ class Daemon:
             )
             for t in snap.tunnels
         )
-        engine = self.engine
-        ike = snap.ike_security_associations
-        if engine is not None:
-            ike = tuple(_with_phase2(sa, engine.phase2_negotiations(ref))
-                        for sa, ref in zip(ike, self.store.ike, strict=True))  # fmt: skip
         return replace(
             snap,
-            ike_security_associations=ike,
+            ike_security_associations=self._ike_with_phase2(snap),
             tunnels=tunnels,
             next_hop_tunnels=nhtb,
         )
+
+    def _ike_with_phase2(self, snap: Snapshot) -> tuple[IkeSa, ...]:
+        engine = self.engine
+        ike = snap.ike_security_associations
+        if engine is not None and ike:  # empty: not asked for
+            ike = tuple(_with_phase2(sa, engine.phase2_negotiations(ref))
+                        for sa, ref in zip(ike, self.store.ike, strict=True))  # fmt: skip
+        return ike
 
     def _clear_ike(self, indexes: list[int]) -> int:
         assert self.engine is not None

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from xfrmctl.keying.ikev2.actions import Reason
 from xfrmctl.netlink.codec import SaCounters
@@ -23,8 +24,7 @@ from xfrmctl.netlink.codec import SaCounters
 Direction = str  # "in" or "out"
 
 
-@dataclass(frozen=True)
-class _Seen:
+class _Seen(NamedTuple):  # a tuple: one per SA per counter dump (every show, tick, scrape)
     vpn: str
     gateway: str
     direction: Direction
