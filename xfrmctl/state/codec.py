@@ -29,30 +29,56 @@ class StateDecodeError(ValueError):
 
 
 _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+# class -> (field names, the names whose values are not plain JSON scalars by their type)
+_PLANS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def to_json(obj: object) -> JsonValue:
     """Turn a state dataclass (or a plain value) into JSON-compatible data, keys in field order.
 
-    Each class's field names are looked up once: a `show` with 10,000 tunnels encodes some
-    300,000 values."""
+    Each class's fields are looked at once, and a field declared as a scalar (str, int, bool,
+    float, a Literal, or one of them or None) is taken as it is: a `show` with 10,000 tunnels
+    encodes some 300,000 values."""
     cls = type(obj)
     if cls in _SCALARS:
         return obj  # type: ignore[return-value]
-    names = _FIELD_NAMES.get(cls)
-    if names is not None:
-        return {name: to_json(getattr(obj, name)) for name in names}
-    if cls is tuple or cls is list:
-        return [to_json(item) for item in obj]  # type: ignore[attr-defined]
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(obj))
-        return {name: to_json(getattr(obj, name)) for name in names}
-    if isinstance(obj, tuple | list):
-        return [to_json(item) for item in obj]
-    if isinstance(obj, bool | int | float | str):
-        return obj
-    raise TypeError(f"not JSON-serialisable state: {type(obj).__name__}")
+    plan = _PLANS.get(cls)
+    if plan is None:
+        if cls is tuple or cls is list:
+            return [to_json(item) for item in obj]  # type: ignore[attr-defined]
+        if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+            if isinstance(obj, tuple | list):
+                return [to_json(item) for item in obj]
+            if isinstance(obj, bool | int | float | str):
+                return obj
+            raise TypeError(f"not JSON-serialisable state: {type(obj).__name__}")
+        plan = _PLANS[cls] = _plan(cls)
+    names, nested = plan
+    out = {name: getattr(obj, name) for name in names}
+    for name in nested:
+        out[name] = to_json(out[name])
+    return out
+
+
+def _plan(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    try:
+        hints = get_type_hints(cls)
+    except (NameError, TypeError):  # hints that do not resolve: every value is walked
+        return names, names
+    return names, tuple(n for n in names if not _scalar_type(hints[n]))
+
+
+def _scalar_type(tp: Any) -> bool:
+    """A type whose values to_json returns unchanged: str, int, float, bool, None, Literal."""
+    if tp in _SCALARS:
+        return True
+    origin = get_origin(tp)
+    if origin is Literal:
+        return all(type(v) in _SCALARS for v in get_args(tp))
+    if origin is Union or origin is types.UnionType:
+        return all(_scalar_type(option) for option in get_args(tp))
+    return False
 
 
 def from_json(cls: type[T], data: object) -> T:
@@ -179,17 +205,18 @@ _SCALAR_DECODERS: dict[object, Decoder] = {
 def _dataclass_decoder(cls: type) -> Decoder:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     known = frozenset(fields)
-    # (name, has a default, the field type) resolved on first use: the hints of a class may
-    # name types defined after it.
-    table: list[tuple[str, bool, Decoder]] = []
+    # (name, has a default, the types taken as they are, the field's decoder), resolved on
+    # first use: the hints of a class may name types defined after it.
+    table: list[tuple[str, bool, frozenset[type], Decoder]] = []
 
-    def resolve() -> list[tuple[str, bool, Decoder]]:
+    def resolve() -> list[tuple[str, bool, frozenset[type], Decoder]]:
         hints = get_type_hints(cls)
         table[:] = [
             (
                 name,
                 field.default is not dataclasses.MISSING
                 or field.default_factory is not dataclasses.MISSING,
+                _exact_types(hints[name]),
                 _decoder(hints[name]),
             )
             for name, field in fields.items()
@@ -203,15 +230,33 @@ def _dataclass_decoder(cls: type) -> Decoder:
             unknown = sorted(set(data) - known)
             raise StateDecodeError(path, f"unknown field {unknown[0]!r} in {cls.__name__}")
         kwargs: dict[str, object] = {}
-        for name, has_default, each in table or resolve():
+        for name, has_default, exact, each in table or resolve():
             if name not in data:
                 if has_default:
                     continue
                 raise StateDecodeError(f"{path}.{name}" if path else name, "missing")
-            kwargs[name] = each(data[name], f"{path}.{name}" if path else name)
+            value = data[name]
+            if type(value) in exact:
+                kwargs[name] = value
+            else:
+                kwargs[name] = each(value, f"{path}.{name}" if path else name)
         try:
             return cls(**kwargs)
         except (TypeError, ValueError) as exc:
             raise StateDecodeError(path, str(exc)) from None
 
     return decode
+
+
+def _exact_types(tp: Any) -> frozenset[type]:
+    """The JSON value types a field's decoder returns unchanged whatever the value: str, int
+    and bool for those types, None too when the field is optional. Empty for the others
+    (floats are converted, literals and nested types checked)."""
+    if tp in (str, int, bool):
+        return frozenset({tp})
+    origin = get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        options = [o for o in get_args(tp) if o is not type(None)]
+        if len(options) == 1 and options[0] in (str, int, bool) and len(get_args(tp)) == 2:
+            return frozenset({options[0], type(None)})
+    return frozenset()

@@ -9,6 +9,7 @@ listed, with their Junos labels, in :mod:`xfrmctl.state.fields`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,8 +41,11 @@ def _check_non_negative(owner: object, *names: str) -> None:
             raise ValueError(f"{name} must not be negative (got {value})")
 
 
+_COOKIE = re.compile(r"[0-9a-f]{16}")
+
+
 def _check_cookie(name: str, value: str) -> None:
-    if len(value) != 16 or any(c not in "0123456789abcdef" for c in value):
+    if _COOKIE.fullmatch(value) is None:
         raise ValueError(f"{name} must be 16 lowercase hex digits (got {value!r})")
 
 
