@@ -6,7 +6,8 @@ security ike security-associations` end to end through the control socket, and t
 brings up --n IKE SAs with one child SA each against it. Then each command runs --repeat times
 as an operator runs it (a fresh `xfrmctl` process: start-up, request, the daemon's snapshot and
 JSON, rendering the Junos layout), and --repeat times as a bare control-socket call (the
-daemon's share). Best of each. Run as root. Figures only; the last line of output is one JSON object.
+daemon's share). Best of each. Run as root. Figures only; the last line of output is one
+JSON object.
 
     python bench/show.py [--n 10000] [--repeat 3] [--save DIR] [--profile PREFIX]
 
