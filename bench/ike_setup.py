@@ -92,6 +92,8 @@ class Result:
     retransmissions: int
     responder_tx: int
     initiator_tx: int
+    responder_rcvbuf_drops: int  # datagrams the responder's kernel dropped (socket queue full)
+    engine_events: dict[str, int]  # xfrmctl only: what its IKEv2 engine dropped or defended
 
 
 # ---------------------------------------------------------------------------------- processes
@@ -109,14 +111,35 @@ def rss_kib(pid: int) -> int:
     return -1
 
 
-def udp_out(ns: str) -> int:
-    """UDP datagrams sent in namespace `ns` (/proc/net/snmp is per namespace): IKE only here."""
+def udp_out(ns: str, counter: str = "OutDatagrams") -> int:
+    """A UDP counter of namespace `ns` (/proc/net/snmp is per namespace): IKE only here.
+    OutDatagrams: sent; RcvbufErrors: dropped because the socket's receive queue was full."""
     out = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"],
                          capture_output=True, text=True, check=False).stdout  # fmt: skip
     rows = [line.split()[1:] for line in out.splitlines() if line.startswith("Udp:")]
     if len(rows) < 2:
         return -1
-    return int(dict(zip(rows[0], rows[1], strict=False)).get("OutDatagrams", -1))
+    return int(dict(zip(rows[0], rows[1], strict=False)).get(counter, -1))
+
+
+METRICS_PORT = 9921  # the xfrmctl responder's --metrics, on the responder namespace's loopback
+
+
+def xfrmctl_engine_events() -> dict[str, int]:
+    """The responder's IKEv2 engine events (messages dropped or refused, COOKIEs demanded,
+    rate limits, retransmissions) from its metrics; non-zero ones only."""
+    code = ("import urllib.request; print(urllib.request.urlopen("
+            f"'http://127.0.0.1:{METRICS_PORT}/metrics', timeout=20).read().decode())")
+    out = subprocess.run(["ip", "netns", "exec", NS_R, sys.executable, "-c", code],
+                         capture_output=True, text=True, check=False, timeout=60).stdout
+    events: dict[str, int] = {}
+    for line in out.splitlines():
+        if line.startswith("xfrmctl_ike_engine_events_total{") and 'version="IKEv2"' in line:
+            labels, _, value = line.rpartition(" ")
+            reason = labels.split('reason="', 1)[1].split('"', 1)[0]
+            if float(value):
+                events[reason] = int(float(value))
+    return events
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -312,7 +335,7 @@ def xfrmctl_responder(prop: Proposal, work: Path, cprofile: str | None = None
         cprofile) else [sys.executable, "-c", "from xfrmctl.cli.main import app; app()"]
     cmd = ["ip", "netns", "exec", NS_R, *python, "daemon", "--config",
            f"{r}/xfrmctl.set", "--socket", f"{r}/control.sock", "--fake-kernel",
-           "--log-format", "json"]  # fmt: skip
+           "--log-format", "json", "--metrics", f"127.0.0.1:{METRICS_PORT}"]  # fmt: skip
     out = open(r / "daemon.log", "wb")  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     wait_socket(f"{r}/control.sock", proc)
@@ -356,6 +379,7 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
             time.sleep(1.0)
             cpu0, rss0 = cpu_seconds(rsp.pid), rss_kib(rsp.pid)
             rtx0, itx0 = udp_out(NS_R), udp_out(NS_I)
+            drops0 = udp_out(NS_R, "RcvbufErrors")
             i = work / "i"
             charon_conf(i, f"""enable = yes
       fake_kernel = yes
@@ -392,6 +416,8 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
             total, half = vici.stats()
             established = total - half
             rtx, itx = udp_out(NS_R) - rtx0, udp_out(NS_I) - itx0
+            drops = udp_out(NS_R, "RcvbufErrors") - drops0
+            events = xfrmctl_engine_events() if responder == "xfrmctl" else {}
             if responder == "xfrmctl":
                 established = min(established, xfrmctl_ike_count(f"{work}/r/control.sock"))
         finally:
@@ -426,6 +452,8 @@ def run_one(args: argparse.Namespace, responder: str, prop: Proposal, work: Path
         retransmissions=max(0, rtx - 2 * n) + max(0, itx - 2 * n),
         responder_tx=rtx,
         initiator_tx=itx,
+        responder_rcvbuf_drops=drops,
+        engine_events=events,
     )
 
 
