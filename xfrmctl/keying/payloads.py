@@ -41,8 +41,20 @@ CRITICAL = 0x80
 _E = TypeVar("_E", bound=IntEnum)
 
 
+_MEMBERS: dict[type[IntEnum], dict[int, IntEnum]] = {}
+
+
 def enum_or_int(enum: type[_E], value: int) -> int:
-    """The enum member for a known value, else the plain int (unknown values stay lossless)."""
+    """The enum member for a known value, else the plain int (unknown values stay lossless).
+
+    Known values are looked up in a table per enum: calling the enum class costs a
+    microsecond, and every message has a few dozen of them."""
+    members = _MEMBERS.get(enum)
+    if members is None:
+        members = _MEMBERS[enum] = {int(m): m for m in enum}
+    found = members.get(value)
+    if found is not None:
+        return found
     try:
         return enum(value)
     except ValueError:

@@ -20,6 +20,7 @@ import dataclasses
 import enum
 import errno
 import ipaddress
+import operator
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -157,7 +158,7 @@ def _fail(code: int, what: str, field: str | None = None) -> NetlinkError:
 
 
 _ATOMIC: frozenset[type] = frozenset({int, float, bool, str, bytes, type(None)})
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_GETTERS: dict[type, Callable[[object], tuple[object, ...]]] = {}
 
 
 def _copy(obj: E) -> E:
@@ -175,8 +176,8 @@ def _deep(obj: object) -> object:
     cls = type(obj)
     if cls in _ATOMIC or isinstance(obj, enum.Enum):
         return obj
-    names = _FIELDS.get(cls)
-    if names is None:
+    getter = _GETTERS.get(cls)
+    if getter is None:
         if cls is list:
             return [_deep(x) for x in cast(list[object], obj)]
         if cls is tuple:
@@ -188,12 +189,20 @@ def _deep(obj: object) -> object:
             return {k: _deep(v) for k, v in cast(dict[object, object], obj).items()}
         if not dataclasses.is_dataclass(obj):
             return copy.deepcopy(obj)
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(obj))
-    new = object.__new__(cls)
-    for name in names:
-        value = getattr(obj, name)
-        object.__setattr__(new, name, value if type(value) in _ATOMIC else _deep(value))
-    return new
+        getter = _GETTERS[cls] = _fields_getter(cls)
+    # The codec's records take their fields positionally: one constructor call instead of a
+    # setattr per field (an SA has 37) halves the cost of a copy.
+    return cls(*[v if type(v) in _ATOMIC else _deep(v) for v in getter(obj)])
+
+
+def _fields_getter(cls: type) -> Callable[[object], tuple[object, ...]]:
+    fields = dataclasses.fields(cls)
+    if any(f.kw_only or not f.init for f in fields):
+        raise TypeError(f"{cls.__name__}: fields not all positional")  # none in the codec
+    names = [f.name for f in fields]
+    if len(names) == 1:
+        return lambda obj: (getattr(obj, names[0]),)
+    return cast(Callable[[object], tuple[object, ...]], operator.attrgetter(*names))
 
 
 def _copy_policy(p: XfrmPolicy) -> XfrmPolicy:
@@ -342,7 +351,7 @@ class FakeKernel:
                 esn, bmp=esn.bmp or (0,) * esn.bmp_len, bmp_len=esn.bmp_len
             )
         else:
-            out.replay = sa.replay or ReplayState()
+            out.replay = out.replay or ReplayState()  # `out` is a copy: nothing is shared
         if sa.encap is not None and sa.proto != IPPROTO_ESP:
             raise XfrmInvalid(errno.EINVAL, f"{what}: UDP encapsulation needs ESP", "encap")
         if out.mark is not None and out.mark.v == 0 and out.mark.m == 0:
@@ -351,8 +360,6 @@ class FakeKernel:
             out.if_id = None
         if out.extra_flags == 0:
             out.extra_flags = None
-        out.lft = dataclasses.replace(sa.lft)
-        out.sel = dataclasses.replace(sa.sel)
         if out.sel.family == AF_UNSPEC and not out.flags & XFRM_STATE_AF_UNSPEC:
             out.sel.family = out.family  # as xfrm_state_construct() does
         out.curlft = LifetimeCur(0, 0, self._now(), 0)
