@@ -286,9 +286,9 @@ def test_srx_only_statements_are_warned_once_per_hierarchy(base_set: str) -> Non
     ("statement", "message"),
     [
         (
-            "set security ipsec vpn VPN1 ike install-interval 5",
-            "c.set:23: warning: security ipsec vpn VPN1 ike install-interval: not realised yet: "
-            "install-interval is not applied yet",
+            "set security ike gateway GW no-nat-traversal",
+            "c.set:23: warning: security ike gateway GW no-nat-traversal: not realised yet: "
+            "NAT traversal cannot be disabled yet",
         ),
         (
             "set security ike respond-bad-spi 3",

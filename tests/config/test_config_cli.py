@@ -66,14 +66,14 @@ def test_check_reports_errors_and_warnings_and_exits_1(tmp_path: Path, base_set:
     bad.write_text(
         base_set
         + "set security ike proposal P1 lifetime-seconds 30\n"
-        + "set security ipsec vpn VPN1 ike install-interval 5\n"
+        + "set security ike gateway GW no-nat-traversal\n"
     )
     result = runner.invoke(app, ["config", "check", str(bad)])
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         f"{bad}:23: error: security ike proposal P1 lifetime-seconds 30: out of range 180..86400",
-        f"{bad}:24: warning: security ipsec vpn VPN1 ike install-interval: not realised yet: "
-        "install-interval is not applied yet",
+        f"{bad}:24: warning: security ike gateway GW no-nat-traversal: not realised yet: "
+        "NAT traversal cannot be disabled yet",
     ]
 
 

@@ -43,7 +43,8 @@ def config(
     """YAML (as JSON) with one gateway and one route-based VPN per entry of `vpns`.
 
     Each `vpns` value: unit (st0 unit), address (st0 CIDR), route, esp (Junos ESP keywords),
-    proxy ((local, remote) prefixes: VPNs sharing a gateway need distinct ones, as on Junos).
+    proxy ((local, remote) prefixes: VPNs sharing a gateway need distinct ones, as on Junos),
+    install-interval (seconds).
     """
     proposals: dict[str, Any] = {}
     policies: dict[str, Any] = {}
@@ -57,6 +58,8 @@ def config(
         if "proxy" in v:
             local_net, remote_net = v["proxy"]
             vpn_ike["proxy-identity"] = {"local": local_net, "remote": remote_net}
+        if "install-interval" in v:
+            vpn_ike["install-interval"] = v["install-interval"]
         vpn_section[name] = {
             "bind-interface": f"st0.{v['unit']}",
             "ike": vpn_ike,

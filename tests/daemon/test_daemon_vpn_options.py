@@ -94,3 +94,9 @@ def test_ranges(statement: str, message: str) -> None:
     text = (DATA / "base.set").read_text() + statement + "\n"
     errors = [d.message for d in load_text(text, "o.set").errors]
     assert errors and message in errors[0], errors
+
+
+def test_install_interval_default_1_and_configured() -> None:
+    assert plan_of("").install_interval == 1
+    assert plan_of("set security ipsec vpn VPN1 ike install-interval 0\n").install_interval == 0
+    assert plan_of("set security ipsec vpn VPN1 ike install-interval 10\n").install_interval == 10

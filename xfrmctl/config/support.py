@@ -54,9 +54,6 @@ NOT_REALISED: dict[tuple[str, ...], str] = {
     ("routing-options", "rib", "*", "static", "route", "*", "preference"): (
         "route preference is not applied (metric is)"
     ),
-    ("security", "ipsec", "vpn", "*", "ike", "install-interval"): (
-        "install-interval is not applied yet"
-    ),
     ("security", "policies", "from-zone", "*", "to-zone", "*", "policy", "*", "then", "deny"): (
         NO_FILTERING
     ),

@@ -69,6 +69,7 @@ class VpnPlan:
     df_bit: str
     child: ChildConfig = field(repr=False)
     multipoint: bool = False  # bound to a multipoint unit: SAs only, policies come from NHTB
+    install_interval: int = 1  # `ike install-interval`: latest outbound switch after a rekey
 
 
 @dataclass(frozen=True)
@@ -589,6 +590,7 @@ def build_plan(
             df_bit=vpn.df_bit,
             child=child,
             multipoint=unit is not None and unit.multipoint,
+            install_interval=vpn.ike.install_interval if vpn.ike is not None else 1,
         )
     engine_peers = [
         _with_children(peer, tuple(children.get(name, ()))) for name, (peer, _, _) in peers.items()

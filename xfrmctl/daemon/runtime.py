@@ -23,7 +23,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from xfrmctl.config import Config, diff, exposed_keys_warning, load_file
 from xfrmctl.config.diff import ConfigDiff
@@ -138,6 +138,17 @@ class _Retry:
     delay: float
 
 
+@dataclass(frozen=True)
+class _DeferredOut:
+    """A rekey's new outbound SA: installed when the SA it replaces goes, at the latest at `at`
+    (`ike install-interval` after its inbound half)."""
+
+    old: int  # the child it replaces
+    sa: XfrmState = field(repr=False)
+    vpn: str
+    at: float
+
+
 class Daemon:
     def __init__(
         self,
@@ -185,9 +196,9 @@ class Daemon:
         self._addresses: list[tuple[str, str]] = []
         self._routes: list[tuple[str, str]] = []
         self._counters: dict[int, SaCounters] = {}
-        # responder of a rekey: new child -> (the child it replaces, its outbound SA not yet
-        # installed); the old child's deletion installs it
-        self._deferred_out: dict[int, tuple[int, XfrmState]] = {}
+        # responder of a rekey: new child -> its outbound SA not yet installed; the old child's
+        # deletion or its install-interval installs it
+        self._deferred_out: dict[int, _DeferredOut] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.wall_offset = 0.0
         self._idle = asyncio.Event()
@@ -638,6 +649,7 @@ class Daemon:
         if self._loop is None or self._stopping:
             return
         deadlines = [r.at for r in self._retry.values()]
+        deadlines.extend(d.at for d in self._deferred_out.values())
         dpd_due = self._liveness_due()
         if dpd_due is not None and not self._dpd_busy:
             deadlines.append(dpd_due)
@@ -671,6 +683,8 @@ class Daemon:
         if self.nhtb.due(now) and not self._nhtb_busy:
             self._nhtb_busy = True
             self._spawn(self._nhtb_tick())
+        if any(d.at <= now for d in self._deferred_out.values()):
+            self._wakeup.set()  # the worker switches them, in order with the queued actions
         for name, retry in list(self._retry.items()):
             if retry.at <= now:
                 retry.at = float("inf")  # wait for the outcome before the next attempt
@@ -704,6 +718,10 @@ class Daemon:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
+            try:
+                await self.switch_due_outbounds(self.now())
+            except Exception:
+                self.log.exception("outbound switch failed")
             while self._queue:
                 action = self._queue.popleft()
                 try:
@@ -798,7 +816,10 @@ class Daemon:
         # arrives, so our new outbound SA waits until the old SA is deleted (as strongSwan
         # does); until then the kernel keeps sending on the old one, which the peer accepts.
         # (IKEv1's quick-mode responder installs after the initiator's last message.)
+        # `ike install-interval` bounds that wait (0: switch at once), for a peer that keeps
+        # the old SA.
         defer = (action.rekey_of is not None and not action.initiator
+                 and vpn.install_interval > 0
                  and action.rekey_of in rec.children
                  and self.engine is not None
                  and self.engine.version(vpn.gateway) == "IKEv2")  # fmt: skip
@@ -806,7 +827,10 @@ class Daemon:
             await self.kernel.add_sa(inbound)
             if defer:
                 assert action.rekey_of is not None
-                self._deferred_out[action.unique_id] = (action.rekey_of, outbound)
+                self._deferred_out[action.unique_id] = _DeferredOut(
+                    action.rekey_of, outbound, action.child, self.now() + vpn.install_interval
+                )
+                self._rearm()
             else:
                 await self.kernel.add_sa(outbound)
             await self._install_vpn_policies(vpn, action.local, action.remote)
@@ -882,20 +906,29 @@ class Daemon:
     async def _install_deferred_outbound(self, action: DeleteChild) -> None:
         """A rekeyed SA goes: the outbound half of its successor takes over first, so traffic
         always has an outbound SA. A successor deleted before that never installs it."""
-        for uid, (old, outbound) in list(self._deferred_out.items()):
-            if action.unique_id not in (uid, old):
+        for uid, deferred in list(self._deferred_out.items()):
+            if action.unique_id not in (uid, deferred.old):
                 continue
             del self._deferred_out[uid]
-            if uid == action.unique_id:
-                continue
-            try:
-                await self.kernel.add_sa(outbound)
-            except NetlinkError as exc:
-                self.log.error("cannot install the outbound SA of a rekey", vpn=action.child,
-                               spi_out=f"{outbound.spi:08x}", error=str(exc))  # fmt: skip
-            else:
-                self.log.info("outbound SA switched", vpn=action.child,
-                              spi_out=f"{outbound.spi:08x}")  # fmt: skip
+            if uid != action.unique_id:
+                await self._switch_outbound(deferred, "the old SA goes")
+
+    async def switch_due_outbounds(self, now: float) -> None:
+        """Outbound SAs whose install-interval has passed take over, the old SA still there."""
+        for uid, deferred in list(self._deferred_out.items()):
+            if deferred.at <= now and self._deferred_out.pop(uid, None) is not None:
+                await self._switch_outbound(deferred, "install-interval")
+        self._rearm()
+
+    async def _switch_outbound(self, deferred: _DeferredOut, why: str) -> None:
+        try:
+            await self.kernel.add_sa(deferred.sa)
+        except NetlinkError as exc:
+            self.log.error("cannot install the outbound SA of a rekey", vpn=deferred.vpn,
+                           spi_out=f"{deferred.sa.spi:08x}", error=str(exc))  # fmt: skip
+        else:
+            self.log.info("outbound SA switched", vpn=deferred.vpn,
+                          spi_out=f"{deferred.sa.spi:08x}", on=why)  # fmt: skip
 
     # ------------------------------------------------------------------ kernel events
 
