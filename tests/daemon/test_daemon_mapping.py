@@ -350,3 +350,33 @@ def test_dynamic_is_realised_but_connections_limit_is_not() -> None:
         "dyn.set:24: warning: security ike gateway GW dynamic connections-limit: not realised "
         "yet: the number of dynamic peers is not limited yet"
     ]
+
+
+def _any(*versions: int) -> tuple[TrafficSelector, ...]:
+    return tuple(TrafficSelector.any(v) for v in versions)
+
+
+@pytest.mark.parametrize(
+    ("outer", "extra", "version", "selectors"),
+    [
+        ("198.51.100.2", "", "v2-only", _any(4)),
+        # IPv6 inner on an inet6 unit over IPv4, the outer family first when both are there
+        ("198.51.100.2", "set interfaces st0 unit 0 family inet6 address 2001:db8:ffff::1/64\n",
+         "v2-only", _any(4, 6)),
+        ("2001:db8::2", "set interfaces st0 unit 0 family inet6 address 2001:db8:ffff::1/64\n",
+         "v2-only", _any(6, 4)),
+        ("2001:db8::2", "", "v2-only", _any(4)),  # IPv4-in-IPv6
+        # IKEv1's quick mode negotiates one proxy-ID pair: the outer family's
+        ("2001:db8::2", "set interfaces st0 unit 0 family inet6 address 2001:db8:ffff::1/64\n",
+         "v1-only", _any(6)),
+    ],
+)  # fmt: skip
+def test_route_based_selectors_follow_the_unit_families(
+    outer: str, extra: str, version: str, selectors: tuple[TrafficSelector, ...]
+) -> None:
+    text = (DATA / "base.set").read_text().replace("198.51.100.2", outer) + extra
+    text = text.replace("version v2-only", f"version {version}")
+    config = load_text(text, "c.set").require()
+    plan = build_plan(config, {"eth0": ("198.51.100.1/24", "2001:db8::1/64")})
+    child = plan.vpns["VPN1"].child
+    assert child.local_ts == child.remote_ts == selectors

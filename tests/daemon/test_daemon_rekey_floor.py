@@ -125,3 +125,17 @@ def test_a_lab_daemon_installs_short_lifetimes(tmp_path: Path) -> None:
         await b.shutdown()
 
     asyncio.run(main())
+
+
+def test_the_floor_lowers_the_idle_time_minimum_too() -> None:
+    data = json.loads(config(local=A, remote=B, vpns={"vpn1": VPN1}))
+    data["security"]["ipsec"]["vpn"]["vpn1"]["ike"]["idle-time"] = 15
+    text = json.dumps(data)
+    [problem] = load_text(text, "a.yaml").errors
+    assert "idle-time 15: out of range 60..999999" in str(problem)
+    assert load_text(text, "a.yaml", lifetime_floor=20).errors[0].message.endswith(
+        "out of range 20..999999"
+    )
+    result = load_text(text, "a.yaml", lifetime_floor=15)
+    assert result.errors == []
+    assert result.require().vpns["vpn1"].ike.idle_time == 15  # type: ignore[union-attr]

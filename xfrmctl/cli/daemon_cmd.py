@@ -115,8 +115,9 @@ def daemon_command(  # noqa: PLR0917 - one parameter per command-line option (ty
         "--lab-lifetime-floor",
         min=LAB_LIFETIME_FLOOR_MIN,
         max=179,
-        help="Lab and testing only: accept lifetime-seconds down to this many seconds "
-        "(the Junos minimum is 180) to watch rekeys in minutes. Logged as a warning.",
+        help="Lab and testing only: accept lifetime-seconds (Junos minimum 180) and idle-time "
+        "(minimum 60) down to this many seconds, to watch rekeys and idle deletion in "
+        "minutes. Logged as a warning.",
     ),
     metrics: str | None = typer.Option(
         None,

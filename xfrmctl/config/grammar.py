@@ -268,7 +268,7 @@ VPN = Container(
             {
                 "gateway": Leaf(Name("gateway name")),
                 "ipsec-policy": Leaf(Name("IPsec policy name")),
-                "idle-time": Leaf(Int(60, 999999)),
+                "idle-time": Leaf(Lifetime(60, 999999)),
                 "install-interval": Leaf(Int(0, 10), default=1),
                 "no-anti-replay": Flag(),
                 "anti-replay-window-size": Leaf(Int(64, 4096), default=64),

@@ -36,7 +36,8 @@ class ParseContext:
     interface_map: dict[str, str] = field(default_factory=dict)
     used_mappings: set[str] = field(default_factory=set)
     # Lab and testing only (`xfrmctl daemon --lab-lifetime-floor`): the lowest `lifetime-seconds`
-    # accepted instead of the Junos minimum, so rekeying can be watched in minutes.
+    # and `idle-time` accepted instead of the Junos minimum, so rekeying and idle deletion can be
+    # watched in minutes.
     lifetime_floor: int | None = None
 
 
@@ -74,7 +75,8 @@ class Int(_Plain):
 
 @dataclass(frozen=True)
 class Lifetime(Int):
-    """`lifetime-seconds`: a range whose minimum only a lab daemon lowers (`lifetime_floor`)."""
+    """`lifetime-seconds` and `idle-time`: a range whose minimum only a lab daemon lowers
+    (`lifetime_floor`)."""
 
     def parse(self, word: str, ctx: ParseContext) -> object:
         floor = ctx.lifetime_floor

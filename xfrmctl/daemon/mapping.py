@@ -343,6 +343,18 @@ def _family(address: str) -> int:
     return ipaddress.ip_address(address).version
 
 
+def _inner_versions(unit: cm.St0Interface | None, outer: int, ikev1: bool) -> tuple[int, ...]:
+    """IP versions a route-based VPN carries: those of its st0 unit's families, the outer one
+    first (IPv4-in-IPv6, IPv6-in-IPv4); the outer one alone for a unit with no address and for
+    IKEv1, whose quick mode negotiates one proxy-ID pair."""
+    if unit is None or ikev1:
+        return (outer,)
+    families = tuple(v for v, nets in ((4, unit.inet), (6, unit.inet6)) if nets)
+    if not families:
+        return (outer,)
+    return tuple(sorted(families, key=lambda v: v != outer))
+
+
 def _local_address(gw: cm.IkeGateway, remote: str | None, addresses: Mapping[str, tuple[str, ...]]
                    ) -> str:  # fmt: skip
     if gw.local_address is not None:
@@ -477,9 +489,10 @@ def _child(
     config: Config,
     vpn: cm.Vpn,
     if_id: int | None,
-    version: int,
+    versions: tuple[int, ...],
     policy_ts: Selectors | None = None,
 ) -> ChildConfig:
+    """`versions`: the inner IP versions a route-based VPN carries by default (0/0 of each)."""
     assert vpn.ike is not None
     policy = config.ipsec_policies.get(vpn.ike.ipsec_policy or "")
     if policy is None:
@@ -504,7 +517,7 @@ def _child(
             if s.remote_ip is not None
         )
     else:
-        local_ts = remote_ts = (TrafficSelector.any(version),)
+        local_ts = remote_ts = tuple(TrafficSelector.any(v) for v in versions)
     margin, jitter = soft_window(seconds)
     try:
         return ChildConfig(
@@ -570,7 +583,8 @@ def build_plan(
             continue
         if_id = unit.if_id if unit is not None else None
         try:
-            child = _child(config, vpn, if_id, _family(local), policy_ts.get(vpn.name))
+            versions = _inner_versions(unit, _family(local), isinstance(gw_peer, Ikev1PeerConfig))
+            child = _child(config, vpn, if_id, versions, policy_ts.get(vpn.name))
             if unit is not None:
                 child = replace(child, local_tunnel_addresses=_tunnel_addresses(unit))
             if isinstance(gw_peer, Ikev1PeerConfig):

@@ -265,7 +265,8 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self.wall_offset = time.time() - self.loop.time()
         if self.lifetime_floor is not None:
-            self.log.warning("lab setting: lifetime-seconds below the Junos minimum accepted",
+            self.log.warning("lab setting: lifetime-seconds and idle-time below the Junos "
+                             "minimum accepted",
                              lifetime_floor=self.lifetime_floor)  # fmt: skip
         config = self._load()
         await self._remove_stale(config)
