@@ -66,7 +66,7 @@ class Libreswan:
         secrets.write_text("".join(line + "\n" for line in self.secrets))
         secrets.chmod(0o600)
 
-    def start(self, wait: float = 60.0) -> None:
+    def start(self, wait: float = 180.0) -> None:
         self.write_config()
         nss = self.workdir / "nss"
         if not nss.exists():

@@ -20,6 +20,7 @@ from integration.lab.topology import Lab
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 
 PSK = "lab-only-secret-0123456789"
+START_WAIT = 300.0  # a busy emulated VM can take minutes to import and start the daemon
 AGGRESSIVE_PSK = {"i_dont_care_about_security_and_use_aggressive_mode_psk": "yes"}
 
 # name -> (charon IKE, charon ESP, Junos IKE proposal, Junos ESP proposal, PFS group)
@@ -117,7 +118,7 @@ def test_ikev1_main_and_aggressive_both_roles(lab: Lab) -> None:
         establish = "immediately" if role == "initiator" else "on-traffic"
         text = xfrmctl_config("192.0.2.2", dev_a, suite, mode=mode, establish=establish)
         daemon = XfrmctlDaemon(a, lab.workdir / f"xfrmctl-{mode}-{role}", lab.procs, text)
-        daemon.start()
+        daemon.start(wait=START_WAIT)
         if role == "responder":
             swan.initiate("net")
         swan_ike = swan.wait_established("vpn", "net", timeout=120)
@@ -146,7 +147,7 @@ def test_ikev1_behind_nat_floats_to_4500(lab: Lab) -> None:
     daemon = XfrmctlDaemon(b, lab.workdir / "xfrmctl-b", lab.procs, xfrmctl_config(
         "203.0.113.1", dev_b, "modern", mode="main", establish="immediately",
         gateway={"nat-keepalive": 5}))  # fmt: skip
-    daemon.start()
+    daemon.start(wait=START_WAIT)
     swan_ike = swan.wait_established("vpn", "net", timeout=120)
     assert swan_ike.get("nat-remote") == "yes"
     (child,) = swan_ike["child-sas"].values()
@@ -173,7 +174,7 @@ def test_ikev1_dpd_peer_killed_and_back(lab: Lab) -> None:
     text = xfrmctl_config("192.0.2.2", dev_a, "modern", mode="main", establish="immediately",
                           gateway=dpd)  # fmt: skip
     daemon = XfrmctlDaemon(a, lab.workdir / "xfrmctl-a", lab.procs, text)
-    daemon.start()
+    daemon.start(wait=START_WAIT)
     swan.wait_established("vpn", "net", timeout=120)
     first = daemon.wait_up("vpn1")
     assert swan.process is not None

@@ -14,6 +14,7 @@ from integration.lab.topology import Lab
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 
 PSK = "lab-only-secret-0123456789"
+START_WAIT = 300.0  # a busy emulated VM can take minutes to import and start the daemon
 A, B = "192.0.2.1", "192.0.2.2"
 IKE = {"dh-group": "group14", "authentication-algorithm": "sha-256",
        "encryption-algorithm": "aes-128-cbc"}  # fmt: skip
@@ -62,7 +63,7 @@ def test_ikev1_main_mode_with_pluto_both_roles(lab: Lab) -> None:
                            route="198.18.2.0/24", psk=PSK, ike=IKE, esp=ESP, pfs="group14",
                            establish=establish, version="v1-only")  # fmt: skip
         daemon = XfrmctlDaemon(a, lab.workdir / name, lab.procs, text)
-        daemon.start()
+        daemon.start(wait=START_WAIT)
         return daemon
 
     # xfrmctl initiates, pluto responds
