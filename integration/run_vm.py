@@ -258,8 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--vm-slots",
         type=int,
-        default=int(os.environ.get("XFRMCTL_VM_SLOTS", "2")),
-        help="how many lab VMs may run at once on this machine (default 2, or $XFRMCTL_VM_SLOTS)",
+        default=int(os.environ.get("XFRMCTL_VM_SLOTS", "1")),
+        help="how many lab VMs may run at once on this machine (default 1, or $XFRMCTL_VM_SLOTS)",
     )
     parser.add_argument(
         "--quick",
@@ -278,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode, quoted = "exec", _shell_quote(args.command)
     inner = f"bash {ROOT}/integration/inside.sh {mode} {results} {sys.executable} {quoted}"
 
+    # a terminated run stops its VM too (boot_once's cleanup runs on SystemExit)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     precompile()
     with vm_lock(max(1, args.vm_slots)):
         for attempt in (1, 2):
