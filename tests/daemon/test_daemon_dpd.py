@@ -50,12 +50,25 @@ def test_probe_and_dead_peer(tmp_path: Path) -> None:
         assert a.dpd.next_deadline() is not None
         assert len(a.dpd.ledger.of_ike(ref)) == 2  # both SAs feed DPD evidence
 
-        # the peer spoke within the interval (IKE_AUTH): that is the evidence, no probe
+        # always-send: a probe goes out even though the peer spoke within the interval
+        # (IKE_AUTH); it is a real INFORMATIONAL exchange the peer answers
+        sent = wire.sent
+        a.dpd_actions([ProbePeer(ref, 1, a.now())])
+        await until(lambda: wire.sent == sent + 2)
+        # probe-idle-tunnel: the peer's latest message is the evidence, no probe
+        with_mode = json.loads(text_a)
+        with_mode["security"]["ike"]["gateway"]["GW"]["dead-peer-detection"] = {
+            "probe-idle-tunnel": None, "interval": 10, "threshold": 3,
+        }  # fmt: skip
+        original = a.config
+        Path(a.config_path).write_text(json.dumps(with_mode))
+        a.config = a._load()
         sent = wire.sent
         a.dpd_actions([ProbePeer(ref, 1, a.now())])
         for _ in range(50):
             await asyncio.sleep(0)
         assert wire.sent == sent
+        a.config = original
         # later, a probe is a real INFORMATIONAL exchange the peer answers
         answered = a.dpd.peers[ref].alive_at
         a.dpd_actions([ProbePeer(ref, 1, a.now() + 60)])  # no fresh evidence that late

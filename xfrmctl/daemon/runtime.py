@@ -49,6 +49,7 @@ from xfrmctl.daemon.tallies import Tallies
 from xfrmctl.daemon.tcp_mss import MssClamp, NftError, NftPort
 from xfrmctl.dpd import Action as DpdAction
 from xfrmctl.dpd import (
+    DpdMode,
     DpdSettings,
     IdleTimeout,
     LivenessManager,
@@ -1062,6 +1063,10 @@ class Daemon:
             return at
         return None
 
+    def _always_send(self, ref: IkeSaRef) -> bool:
+        settings = self._dpd_settings(self._dpd_peers.get(ref, ""))
+        return settings is not None and settings.mode is DpdMode.ALWAYS_SEND
+
     def dpd_actions(self, actions: list[DpdAction]) -> None:
         """ProbePeer -> liveness check (unless the peer spoke lately); PeerDead -> drop the SA;
         IdleTimeout -> delete the idle child SA."""
@@ -1080,6 +1085,8 @@ class Daemon:
                 continue
             decided_at = act.at if isinstance(act, ProbePeer) else act.detected_at
             fresh = self._fresh_evidence(act.ike, decided_at)
+            if fresh is not None and isinstance(act, ProbePeer) and self._always_send(act.ike):
+                fresh = None  # always-send: a probe every interval, whatever the peer said
             if fresh is not None:
                 if isinstance(act, DpdPeerDead):
                     settings = self._dpd_settings(self._dpd_peers.get(act.ike, ""))
