@@ -186,7 +186,7 @@ def test_ikev1_dpd_peer_killed_and_back(lab: Lab) -> None:
         if time.monotonic() > deadline:
             raise LabError("DPD did not remove the SAs:\n" + daemon.tail())
         time.sleep(1)
-    [inactive] = daemon.query("security", "ipsec", "inactive-tunnels")["inactive_tunnels"]
+    [inactive] = daemon.query("security", "ipsec", "inactive-tunnels")["tunnels"]
     assert inactive["tunnel_down_reason"].startswith("Peer is not responding"), inactive
     assert f"spi 0x{first[0]}" not in a.ip("xfrm", "state").stdout
     (swan.workdir / "charon.vici").unlink(missing_ok=True)  # the killed charon's socket
