@@ -179,6 +179,17 @@ def test_any_ike_message_counts_as_liveness() -> None:
     assert dead(log)[0].last_alive == 23.5
 
 
+@pytest.mark.parametrize("mode", [DpdMode.OPTIMIZED, DpdMode.PROBE_IDLE_TUNNEL])
+def test_message_reported_late_reschedules_from_its_own_time(mode: DpdMode) -> None:
+    """The daemon reports the peer's latest IKE message when a decision asks (at 10.5 here, a
+    message of 8): the next decision is 8 + interval, so death stays within the bound."""
+    mgr = setup(mode, interval=10, threshold=5)
+    late = (10.5, lambda m, t: m.ike_message_received(IKE, 8.0))
+    log = drive(mgr, 200, traffic(outbound=grows(0)), events=[late])
+    assert probe_times(log) == [10.0, 18.0, 28.0, 38.0, 48.0, 58.0]
+    assert dead(log) == [PeerDead(IKE, DownReason.PEER_NOT_RESPONDING, 68.0, 8.0)]
+
+
 def test_inbound_traffic_while_probing_resets_the_round() -> None:
     mgr = setup(DpdMode.PROBE_IDLE_TUNNEL, interval=10, threshold=3)
     log = drive(mgr, 200, traffic(inbound=grows(25, stop=26)))

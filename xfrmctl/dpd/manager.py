@@ -17,7 +17,7 @@ from xfrmctl.dpd.evidence import CounterDump, Counts, Direction, TrafficLedger
 from xfrmctl.dpd.monitor import MonitorState
 from xfrmctl.dpd.peer import PeerState
 from xfrmctl.dpd.scheduler import Scheduler
-from xfrmctl.dpd.settings import DpdSettings, MonitorSettings, MonitorTarget
+from xfrmctl.dpd.settings import DpdMode, DpdSettings, MonitorSettings, MonitorTarget
 
 IDLE_CHECKS = 6
 """Counter looks per `idle-time` period: an idle SA goes at most idle-time/6 late."""
@@ -99,10 +99,15 @@ class LivenessManager:
         self.timers.set((_DPD, new), now + state.settings.interval)
 
     def ike_message_received(self, ike: Hashable, now: float) -> None:
-        """Any authenticated IKE message from the peer (request or response) proves liveness."""
+        """Any authenticated IKE message from the peer (request or response) proves liveness.
+        In the traffic-based modes the next decision is one interval after it (the daemon may
+        report a message only when a decision asks, later than it came); `always-send` keeps
+        its own cadence."""
         state = self.peers.get(ike)
-        if state is not None:
+        if state is not None and not state.dead:
             state.evidence(now)
+            if state.settings.mode is not DpdMode.ALWAYS_SEND:
+                self.timers.set((_DPD, ike), state.alive_at + state.settings.interval)
 
     def probe_answered(self, ike: Hashable, now: float) -> None:
         """The peer answered a probe (IKEv2 `LivenessResult(alive=True)`, IKEv1 R-U-THERE-ACK)."""
