@@ -9,8 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from integration.lab.netns import LabError, Netns, xfrm_interface
-from integration.lab.topology import Lab
+from integration.lab.netns import LabError
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 
 PSK = "lab-only-secret-0123456789"
@@ -22,16 +21,6 @@ ESP = {"encryption-algorithm": "aes-256-gcm"}
 T = TypeVar("T")
 
 
-def topology(lab: Lab) -> tuple[Netns, Netns, str, str]:
-    """a (xfrmctl, 198.18.1.0/24) and b (strongSwan, 198.18.2.0/24) on 192.0.2.0/24; b's st0.0
-    is made by hand, a's by xfrmctl."""
-    a, b = lab.netns("a"), lab.netns("b")
-    dev_a, dev_b = lab.link(a, b, "192.0.2.1/24", "192.0.2.2/24")
-    xfrm_interface(b, "st0.0", 1, dev_b, "198.18.255.2/30")
-    a.add_addr("lo", "198.18.1.1/24")
-    b.add_addr("lo", "198.18.2.1/24")
-    b.add_route("198.18.1.0/24", "dev", "st0.0")
-    return a, b, dev_a, dev_b
 
 
 def config_data(dev: str) -> dict[str, Any]:

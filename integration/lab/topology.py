@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from integration.lab.capture import start_capture
-from integration.lab.netns import Netns, nat_router, veth
+from integration.lab.netns import Netns, nat_router, veth, xfrm_interface
 from integration.lab.procs import ProcessRegistry
 from integration.lab.strongswan import StrongSwan
 
@@ -123,3 +123,15 @@ def _not_regular(folder: str, names: list[str]) -> set[str]:
     """Sockets and fifos cannot be copied into the artefacts."""
     base = Path(folder)
     return {n for n in names if not ((base / n).is_file() or (base / n).is_dir())}
+
+
+def route_based_pair(lab: Lab) -> tuple[Netns, Netns, str, str]:
+    """a (xfrmctl, 198.18.1.0/24) and b (the peer, 198.18.2.0/24) on 192.0.2.0/24: b's st0.0 is
+    made by hand, a's by xfrmctl. Returns (a, b, a's outer device, b's outer device)."""
+    a, b = lab.netns("a"), lab.netns("b")
+    dev_a, dev_b = lab.link(a, b, "192.0.2.1/24", "192.0.2.2/24")
+    xfrm_interface(b, "st0.0", 1, dev_b, "198.18.255.2/30")
+    a.add_addr("lo", "198.18.1.1/24")
+    b.add_addr("lo", "198.18.2.1/24")
+    b.add_route("198.18.1.0/24", "dev", "st0.0")
+    return a, b, dev_a, dev_b

@@ -22,14 +22,13 @@ from integration.lab.pki import (
     xfrmctl_certificates,
 )
 from integration.lab.strongswan import StrongSwan
-from integration.lab.topology import Lab
+from integration.lab.topology import Lab, route_based_pair
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 from integration.tests.test_daemon_strongswan import (
     PROPOSALS,
     check_clean,
     check_tunnel,
     swan_connection,
-    topology,
 )
 
 SUITE = "aes256gcm16-prfsha256-x25519"
@@ -78,7 +77,7 @@ def one_round(
 
 
 def test_certificates_ecdsa_and_rsa_both_roles(lab: Lab) -> None:
-    a, b, dev_a, _ = topology(lab)
+    a, b, dev_a, _ = route_based_pair(lab)
     ca = LabCa(lab.workdir / "pki")
     creds = {
         key_type: (ca.issue(f"a-{key_type}", key_type, A), ca.issue(f"b-{key_type}", key_type, B))

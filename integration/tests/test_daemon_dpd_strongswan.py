@@ -18,9 +18,9 @@ import signal
 import time
 from pathlib import Path
 
-from integration.lab.liveness import config_data, log_events, topology, unix_time, wait_for
+from integration.lab.liveness import config_data, log_events, unix_time, wait_for
 from integration.lab.strongswan import StrongSwan, psk_secrets, route_based_connection
-from integration.lab.topology import Lab
+from integration.lab.topology import Lab, route_based_pair
 from integration.lab.xfrmctl import XfrmctlDaemon
 
 PSK = "lab-only-secret-0123456789"
@@ -48,7 +48,7 @@ def dpd_exchanges(swan: StrongSwan) -> tuple[int, int, int]:
 
 
 def test_dpd_answers_strongswan_then_detects_its_death(lab: Lab) -> None:
-    a, b, dev_a, _ = topology(lab)
+    a, b, dev_a, _ = route_based_pair(lab)
     conn = route_based_connection("192.0.2.2", "192.0.2.1", start=False)
     conn["vpn"]["dpd_delay"] = f"{SWAN_DPD_DELAY}s"
     swan = lab.strongswan(b, conn, psk_secrets(PSK))

@@ -16,7 +16,7 @@ from typing import Any
 
 from integration.lab.netns import LabError, Netns, xfrm_interface
 from integration.lab.strongswan import StrongSwan, route_based_connection
-from integration.lab.topology import Lab
+from integration.lab.topology import Lab, route_based_pair
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 
 PSK = "lab-only-secret-0123456789"
@@ -69,12 +69,7 @@ def xfrmctl_config(remote: str, dev: str, suite: str, *, mode: str, establish: s
 
 
 def topology(lab: Lab) -> tuple[Netns, Netns, str]:
-    a, b = lab.netns("a"), lab.netns("b")
-    dev_a, dev_b = lab.link(a, b, "192.0.2.1/24", "192.0.2.2/24")
-    xfrm_interface(b, "st0.0", 1, dev_b, "198.18.255.2/30")
-    a.add_addr("lo", "198.18.1.1/24")
-    b.add_addr("lo", "198.18.2.1/24")
-    b.add_route("198.18.1.0/24", "dev", "st0.0")
+    a, b, dev_a, _ = route_based_pair(lab)
     return a, b, dev_a
 
 

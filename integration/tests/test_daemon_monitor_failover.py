@@ -22,10 +22,10 @@ import signal
 import time
 from typing import Any
 
-from integration.lab.liveness import PSK, config_data, log_events, topology, unix_time, wait_for
+from integration.lab.liveness import PSK, config_data, log_events, unix_time, wait_for
 from integration.lab.netns import Netns
 from integration.lab.strongswan import psk_secrets, route_based_connection
-from integration.lab.topology import Lab
+from integration.lab.topology import Lab, route_based_pair
 from integration.lab.xfrmctl import XfrmctlDaemon
 
 INTERVAL, THRESHOLD = 2, 1  # vpn-monitor-options minimums
@@ -112,7 +112,7 @@ def longest_loss(text: str) -> tuple[int, int, int]:
 
 
 def test_monitor_fails_over_to_backup_route_and_back(lab: Lab) -> None:
-    a, b, dev_a, dev_b = topology(lab)
+    a, b, dev_a, dev_b = route_based_pair(lab)
     for ns in (a, b):  # asymmetric paths are the point here: no reverse-path filter
         ns.sysctl("net.ipv4.conf.all.rp_filter", "0")
         ns.sysctl("net.ipv4.conf.default.rp_filter", "0")

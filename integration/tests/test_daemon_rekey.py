@@ -14,14 +14,13 @@ import time
 from typing import Any
 
 from integration.lab.netns import LabError, Netns
-from integration.lab.topology import Lab
+from integration.lab.topology import Lab, route_based_pair
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 from integration.tests.test_daemon_strongswan import (
     PROPOSALS,
     PSK,
     check_clean,
     swan_connection,
-    topology,
 )
 
 SUITE = "aes256gcm16-prfsha256-x25519"
@@ -116,7 +115,7 @@ def settled(a: Netns, daemon: XfrmctlDaemon, swan_sas: Any, timeout: float = 45.
 
 
 def test_rekey_under_traffic_loses_no_packet(lab: Lab) -> None:
-    a, b, dev_a, _ = topology(lab)
+    a, b, dev_a, _ = route_based_pair(lab)
     swan = lab.strongswan(b, swan_rekeying(), {"ike-1": {"secret": PSK}})
     swan.load()
     daemon = XfrmctlDaemon(a, lab.workdir / "xfrmctl-a", lab.procs, xfrmctl_config(dev_a),

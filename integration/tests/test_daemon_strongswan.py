@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from integration.lab.netns import Netns, xfrm_interface
+from integration.lab.netns import Netns
 from integration.lab.strongswan import route_based_connection
-from integration.lab.topology import Lab
+from integration.lab.topology import Lab, route_based_pair
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
 
 PSK = "lab-only-secret-0123456789"
@@ -51,15 +51,6 @@ def swan_connection(me: str, peer: str, ike: str, esp: str) -> dict[str, Any]:
     return route_based_connection(me, peer, start=False, proposals=ike, esp_proposals=esp)
 
 
-def topology(lab: Lab) -> tuple[Netns, Netns, str, str]:
-    """a (xfrmctl) and b (strongSwan) on 192.0.2.0/24; b's st0.0 made by hand, a's by xfrmctl."""
-    a, b = lab.netns("a"), lab.netns("b")
-    dev_a, dev_b = lab.link(a, b, "192.0.2.1/24", "192.0.2.2/24")
-    xfrm_interface(b, "st0.0", 1, dev_b, "198.18.255.2/30")
-    a.add_addr("lo", "198.18.1.1/24")
-    b.add_addr("lo", "198.18.2.1/24")
-    b.add_route("198.18.1.0/24", "dev", "st0.0")
-    return a, b, dev_a, dev_b
 
 
 def start_xfrmctl(lab: Lab, ns: Netns, dev: str, name: str, *, establish: str) -> XfrmctlDaemon:
@@ -110,7 +101,7 @@ def check_clean(a: Netns, daemon: XfrmctlDaemon) -> None:
 
 @pytest.mark.parametrize("proposal", list(PROPOSALS))
 def test_xfrmctl_initiator_strongswan_responder(lab: Lab, proposal: str) -> None:
-    a, b, dev_a, _ = topology(lab)
+    a, b, dev_a, _ = route_based_pair(lab)
     ike, esp = PROPOSALS[proposal][:2]
     swan = lab.strongswan(b, swan_connection("192.0.2.2", "192.0.2.1", ike, esp),
                           {"ike-1": {"secret": PSK}})  # fmt: skip
@@ -123,7 +114,7 @@ def test_xfrmctl_initiator_strongswan_responder(lab: Lab, proposal: str) -> None
 
 
 def test_strongswan_initiator_xfrmctl_responder(lab: Lab) -> None:
-    a, b, dev_a, _ = topology(lab)
+    a, b, dev_a, _ = route_based_pair(lab)
     name = "aes256gcm16-prfsha256-x25519"
     ike, esp = PROPOSALS[name][:2]
     swan = lab.strongswan(b, swan_connection("192.0.2.2", "192.0.2.1", ike, esp),
