@@ -21,6 +21,7 @@ from daemon_harness import (  # type: ignore[import-not-found, unused-ignore]
 
 from xfrmctl.cli.render.ike import render_ike_sa_detail
 from xfrmctl.daemon.runtime import Daemon
+from xfrmctl.dpd import DownReason, PeerDead
 from xfrmctl.netlink.constants import XFRMCTL_REQID_MIN, XfrmDir
 from xfrmctl.netlink.fake import FakeKernel
 from xfrmctl.state.model import Snapshot
@@ -331,6 +332,25 @@ def test_phase1_and_phase2_rekey_independently(tmp_path: Path) -> None:
         after = sorted((s.daddr, s.spi) for s in await fake(a).list_sas())
         assert after == sorted([(A, fresh.spi_in), (B, fresh.spi_out)])
         assert fresh.ike_sa == new_ref
+        await a.shutdown()
+        await b.shutdown()
+
+    asyncio.run(main())
+
+
+def test_dpd_verdict_is_the_tunnels_down_reason(tmp_path: Path) -> None:
+    """The quick mode SA fails because its ISAKMP SA went: the tunnel keeps DPD's reason."""
+
+    async def main() -> None:
+        a, b, wire = await pair(tmp_path, ike=MODERN_IKE, esp=MODERN_ESP)
+        await until(lambda: up(a, "vpn1") and up(b, "vpn1"))
+        [ref] = [r for r in a.store.ike]
+        wire.cut = True
+        a._dpd_peers[ref] = "GW"  # as if `dead-peer-detection` were configured
+        a.dpd_actions([PeerDead(ref, DownReason.PEER_NOT_RESPONDING, a.now() + 60, 0.0)])
+        await until(lambda: not up(a, "vpn1"))
+        [inactive] = snap(a).inactive_tunnels
+        assert inactive.tunnel_down_reason == "Peer is not responding"
         await a.shutdown()
         await b.shutdown()
 

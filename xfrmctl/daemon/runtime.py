@@ -779,7 +779,8 @@ class Daemon:
             if action.reason not in (Reason.REKEYED, Reason.REDUNDANT):
                 self._schedule_retry(self.store.vpns_of(action.peer))
         elif isinstance(action, ChildFailed):
-            self.store.failed([action.child], _reason_text(action.reason, action.detail))
+            self.store.failed([action.child], _reason_text(action.reason, action.detail),
+                              consequential=action.reason is Reason.IKE_SA_GONE)  # fmt: skip
             self.tallies.child_failed(action.child, self._gateway_of(action.child), action.reason)
             self.log.warning("child SA failed", vpn=action.child, ike_sa=str(action.ike_sa),
                              reason=str(action.reason), detail=action.detail)  # fmt: skip

@@ -34,6 +34,7 @@ from xfrmctl.state.model import (
 FIRST_TUNNEL_ID = 131073
 _DIRECTIONS: tuple[Direction, Direction] = ("inbound", "outbound")
 NOT_INITIATED = "Not initiated yet"
+NEGOTIATING = "Negotiation in progress"
 # The engine's method names -> the `Authentication method` vocabulary of spec §4.1.
 _AUTH_METHODS = {
     "psk": "Pre-shared-keys",
@@ -280,15 +281,20 @@ class StateStore:
                 rec.nego_count += 1
                 rec.last_attempt = now
                 if not rec.children and rec.down_reason == NOT_INITIATED:
-                    rec.down_reason = "Negotiation in progress"
+                    rec.down_reason = NEGOTIATING
 
-    def failed(self, vpns: Iterable[str], reason: str) -> None:
+    def failed(self, vpns: Iterable[str], reason: str, *, consequential: bool = False) -> None:
+        """A negotiation failed. A `consequential` failure (the child SA went because its IKE
+        SA did) does not replace the reason the tunnel already went down for (e.g. DPD's)."""
         for name in vpns:
             rec = self.vpns.get(name)
             if rec is not None:
                 rec.fail_count += 1
-                if not rec.children:
-                    rec.down_reason = reason
+                if rec.children:
+                    continue
+                if consequential and rec.down_reason not in (None, NOT_INITIATED, NEGOTIATING):
+                    continue
+                rec.down_reason = reason
 
     def vpns_of(self, gateway: str) -> list[str]:
         return [v.name for v in self.vpns.values() if v.gateway == gateway]
