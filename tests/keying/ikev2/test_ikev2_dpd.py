@@ -178,14 +178,19 @@ def test_peer_messages_are_evidence_no_probe_needed(h):
     w.run(100)
     assert w.probes() == []
     evidence = [(t, a) for t, a in w.log if isinstance(a, tuple) and a[0] == "evidence"]
-    assert evidence == [(10.0 * k, ("evidence", 10.0 * k - 5)) for k in range(1, 11)]
+    # the first decision (10) learns of the message at 5 and moves the next one to 15; from
+    # then on each decision falls on one of b's messages
+    assert evidence == [(10.0, ("evidence", 5.0))] + [
+        (5.0 + 10 * k, ("evidence", 5.0 + 10 * k)) for k in range(1, 10)
+    ]
     assert w.net.a.engine.last_authenticated_rx(w.ref) == 95.0
     w.net.tamper = lambda pkt: [] if pkt.src == "b" else [pkt]
     w.script = [105.0, 115.0]  # b still tries, but nothing reaches a
     w.run(200)
-    assert w.probes() == [110.0, 120.0, 130.0, 140.0, 150.0]
+    assert w.probes() == [105.0, 115.0, 125.0, 135.0, 145.0]
     (dead,) = [a for _, a in w.log if isinstance(a, DpdPeerDead)]
-    assert dead == DpdPeerDead(w.ref, DownReason.PEER_NOT_RESPONDING, 160.0, 95.0)
+    # dead interval x (threshold + 1) after the last message, as the modes define
+    assert dead == DpdPeerDead(w.ref, DownReason.PEER_NOT_RESPONDING, 155.0, 95.0)
     assert w.net.a.of(PeerDead) == [PeerDead(w.ref, "to-b")]
     assert w.net.a.engine.sessions == {}
 
