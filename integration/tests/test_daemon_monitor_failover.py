@@ -132,7 +132,8 @@ def test_monitor_fails_over_to_backup_route_and_back(lab: Lab) -> None:
     tunnel = vpn1(daemon)
     assert tunnel is not None and tunnel["vpn_monitoring"] == "UP", tunnel
     text = daemon.cli("show", "security", "ipsec", "security-associations")
-    assert re.search(rf"<\s*\d+\s+ESP:\S+\s+{spis[0]}\s+\S+\s+\S+\s+U\s", text), text
+    spi_in = f"{int(spis[0], 16):x}"  # the list layout prints SPIs without zero padding
+    assert re.search(rf"<\s*\d+\s+ESP:\S+\s+{spi_in}\s+\S+\s+\S+\s+U\s", text), text
 
     # a continuous ping across the outage and back (bounded by its own deadline)
     ping = lab.procs.start("ping-a", a.exec_argv([
