@@ -123,7 +123,8 @@ def test_rekey_under_traffic_loses_no_packet(lab: Lab) -> None:
     daemon.start()
     swan.wait_established("vpn", "net", timeout=120)
     first = daemon.wait_up("vpn1")
-    assert events(daemon, "lab setting: lifetime-seconds below the Junos minimum accepted")
+    assert events(daemon, "lab setting: lifetime-seconds and idle-time below the Junos minimum "
+                          "accepted")
 
     result = a.ping("198.18.2.1", source="198.18.1.1", count=PINGS, interval=INTERVAL,
                     timeout=PINGS * INTERVAL + 30)  # fmt: skip
