@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import ipaddress
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -22,6 +21,7 @@ from typing import Any
 
 from xfrmctl.config.model import IkeFloodProtection
 from xfrmctl.daemon.store import ts_identity
+from xfrmctl.keying.dispatch import PeerTable
 from xfrmctl.keying.ikev1 import EngineError as Ikev1EngineError
 from xfrmctl.keying.ikev1 import Ikev1Engine, Ikev1PeerConfig
 from xfrmctl.keying.ikev1.session import IsakmpSa, State
@@ -32,13 +32,6 @@ from xfrmctl.state.model import IkeVersion, Phase2Negotiation
 
 ISAKMP_HEADER = 28
 _VERSION_OCTET = 17
-
-
-def _same(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
-    except ValueError:
-        return a == b
 
 
 class Engines:
@@ -117,12 +110,12 @@ class Engines:
         if major not in (1, 2):
             self.counters[f"dropped: ISAKMP version {major}"] += 1
             return []
-        mine: Sequence[PeerConfig | Ikev1PeerConfig]
-        other: Sequence[PeerConfig | Ikev1PeerConfig]
+        mine: PeerTable[PeerConfig] | PeerTable[Ikev1PeerConfig]
+        other: PeerTable[PeerConfig] | PeerTable[Ikev1PeerConfig]
         if major == 1:
-            mine, other = list(self.v1.peers.values()), list(self.v2.peers.values())
+            mine, other = self.v1.peers, self.v2.peers
         else:
-            mine, other = list(self.v2.peers.values()), list(self.v1.peers.values())
+            mine, other = self.v2.peers, self.v1.peers
         if self._wrong_version(remote[0], mine, other):
             self.counters[f"dropped: IKEv{major} from a gateway not configured for it"] += 1
             key = (remote[0], major)
@@ -138,16 +131,13 @@ class Engines:
     @staticmethod
     def _wrong_version(
         address: str,
-        mine: Sequence[PeerConfig | Ikev1PeerConfig],
-        other: Sequence[PeerConfig | Ikev1PeerConfig],
+        mine: PeerTable[PeerConfig] | PeerTable[Ikev1PeerConfig],
+        other: PeerTable[PeerConfig] | PeerTable[Ikev1PeerConfig],
     ) -> bool:
         """No gateway of this version could be the sender, but one of the other version is."""
         if not mine:
             return True
-        if any(p.remote_address is None or _same(p.remote_address, address) for p in mine):
-            return False
-        return any(p.remote_address is not None and _same(p.remote_address, address)
-                   for p in other)  # fmt: skip
+        return not mine.admits(address) and other.configured(address)
 
     # ------------------------------------------------------------------ which engine
 

@@ -9,14 +9,14 @@ of the peer is up, starting a new phase 1 when none is (spec §3.5).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from xfrmctl.keying import dispatch
 from xfrmctl.keying.constants import ProtocolId
 from xfrmctl.keying.dispatch import (
+    PeerTable,
     check_unique_names,
-    local_matches,
     same_address,
 )
 from xfrmctl.keying.errors import ParseError
@@ -325,18 +325,17 @@ class Ikev1Engine:
         self._cleanup()
         return out
 
+    @property
+    def peers(self) -> PeerTable[Ikev1PeerConfig]:
+        return self._peers
+
+    @peers.setter
+    def peers(self, peers: Mapping[str, Ikev1PeerConfig]) -> None:
+        self._peers = PeerTable(peers)
+
     def _candidates(self, local: str, remote: str, mode: ExchangeMode) -> list[Ikev1PeerConfig]:
-        exact, dynamic = [], []
-        for p in self.peers.values():
-            if p.mode is not mode:
-                continue
-            if not local_matches(p.local_address, local):
-                continue
-            if p.remote_address is None:
-                dynamic.append(p)
-            elif same_address(p.remote_address, remote):
-                exact.append(p)
-        return exact + dynamic
+        """The gateways for `remote` (then the dynamic ones) in `mode` on this local address."""
+        return [p for p in self.peers.candidates(remote, local) if p.mode is mode]
 
     def _new_responder(self, msg: Message, datagram: bytes, local: Endpoint, remote: Endpoint,
                        now: float) -> list[Action]:  # fmt: skip

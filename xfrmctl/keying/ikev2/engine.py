@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from xfrmctl.keying import dispatch
 from xfrmctl.keying.constants import IKE_HEADER_SIZE, ExchangeType, HeaderFlag, NotifyType
 from xfrmctl.keying.dispatch import (
+    PeerTable,
     check_unique_names,
-    local_matches,
     posix_utc,
-    same_address,
 )
 from xfrmctl.keying.errors import ParseError
 from xfrmctl.keying.ikev2 import ike_init, wire
@@ -52,6 +51,7 @@ class Ikev2Engine:
         self.settings = settings or EngineSettings()
         self.counters: Counter[str] = Counter()
         self.sessions: dict[int, Ikev2Session] = {}  # by our IKE SPI
+        self._by_peer: dict[str, dict[int, Ikev2Session]] = {}  # the same, per gateway name
         self._half_open: dict[tuple[int, str], Ikev2Session] = {}  # by (SPIi, peer address)
         self._half_open_keys: dict[int, tuple[int, str]] = {}  # our SPI -> its half-open key
         self._reauthing: set[Ikev2Session] = set()  # new SAs replacing an old one
@@ -134,8 +134,8 @@ class Ikev2Engine:
 
     def _has_other_sa(self, s: Ikev2Session) -> bool:
         return any(
-            o is not s and not o.closed and o.peer.name == s.peer.name and o.established
-            for o in self.sessions.values()
+            o is not s and not o.closed and o.established
+            for o in self._by_peer.get(s.peer.name, {}).values()
         )
 
     @property
@@ -144,6 +144,14 @@ class Ikev2Engine:
 
     def _register(self, s: Ikev2Session) -> None:
         self.sessions[s.our_spi] = s
+        self._by_peer.setdefault(s.peer.name, {})[s.our_spi] = s
+
+    def _forget(self, s: Ikev2Session) -> None:
+        del self.sessions[s.our_spi]
+        of_peer = self._by_peer.get(s.peer.name, {})
+        of_peer.pop(s.our_spi, None)
+        if not of_peer:
+            self._by_peer.pop(s.peer.name, None)
 
     def _finish(self, s: Ikev2Session, actions: list[Action], now: float) -> list[Action]:
         """After any call into a session: register SAs it created (rekeys, reauthentication),
@@ -193,7 +201,7 @@ class Ikev2Engine:
                     del self._half_open[key]
             if sess.closed:
                 if self.sessions.get(spi) is sess:
-                    del self.sessions[spi]
+                    self._forget(sess)
                     self._deadlines.pop(spi, None)
             elif self.sessions.get(spi) is sess:
                 self._reschedule(sess)
@@ -310,15 +318,16 @@ class Ikev2Engine:
         self._count(f"answered {exc.notify.name}")
         return [Send(wire.encode_plain(header, [wire.notify(exc.notify, data)]), local, remote)]
 
+    @property
+    def peers(self) -> PeerTable[PeerConfig]:
+        return self._peers
+
+    @peers.setter
+    def peers(self, peers: Mapping[str, PeerConfig]) -> None:
+        self._peers = PeerTable(peers)
+
     def _candidates(self, local: Endpoint, remote: Endpoint) -> tuple[PeerConfig, ...]:
-        exact = [
-            p
-            for p in self.peers.values()
-            if p.remote_address is not None and same_address(p.remote_address, remote[0])
-        ]
-        wild = [p for p in self.peers.values() if p.remote_address is None]
-        found = [p for p in exact + wild if local_matches(p.local_address, local[0])]
-        return tuple(found)
+        return tuple(self.peers.candidates(remote[0], local[0]))
 
     def _ike_sa_init(
         self, msg: wire.Inbound, local: Endpoint, remote: Endpoint, now: float
@@ -403,7 +412,7 @@ class Ikev2Engine:
             raise EngineError(f"no peer {name!r}") from None
 
     def sessions_of(self, peer: str) -> list[Ikev2Session]:
-        return [s for s in self.sessions.values() if s.peer.name == peer and not s.closed]
+        return [s for s in self._by_peer.get(peer, {}).values() if not s.closed]
 
     def _usable(self, peer: str) -> Ikev2Session | None:
         for s in self.sessions_of(peer):
