@@ -33,6 +33,7 @@ import ipaddress
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,14 +73,22 @@ def memory(pid: int) -> dict[str, int]:
     return fields
 
 
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
 def wait_all_up(ns: Netns, n: int, timeout: float, alive: Callable[[], bool]) -> float:
     """Seconds until the kernel of `ns` holds 2n SAs, or raise."""
     start = time.monotonic()
-    seen = 0
+    seen = shown = 0
     while time.monotonic() - start < timeout:
         seen = int(ns.ip("xfrm", "state", "count").stdout.split()[-1])  # "SAD count N"
         if seen >= 2 * n:
+            progress(f"{n} tunnels up")
             return time.monotonic() - start
+        if seen // 2 >= shown + 25:
+            shown = seen // 2
+            progress(f"{shown} of {n} tunnels up")
         if not alive():
             raise RuntimeError("the initiator exited")
         time.sleep(0.2)
@@ -174,7 +183,7 @@ def figures(first: float, up: float, before: dict[str, int], after: dict[str, in
     }
 
 
-def run_xfrmctl(base: Path, n: int, timeout: float) -> dict[str, Any]:
+def run_xfrmctl(base: Path, n: int, timeout: float, profile: str | None) -> dict[str, Any]:
     lab = Lab.create("xfrmctl-vs-charon", base)
     lab.capture = False
     try:
@@ -191,8 +200,19 @@ def run_xfrmctl(base: Path, n: int, timeout: float) -> dict[str, Any]:
         before = memory(proc.pid)
         daemon.write_config(xfrmctl_config(n, dev_a))
         daemon.config_path.chmod(0o600)
+        spy = None
+        if profile:  # py-spy's collapsed stacks of the daemon while the N tunnels come up
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid),
+                 "--nonblocking", "--rate", "20", "--format", "raw", "-o", profile],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(3)
         daemon.signal(signal.SIGHUP)
         up = wait_all_up(a, n, timeout, lambda: proc.poll() is None)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            spy.wait(60)
         time.sleep(2)
         result = figures(first, up, before, memory(proc.pid), n)
         tunnels = daemon.query("security", "ipsec", "security-associations")["tunnels"]
@@ -237,15 +257,19 @@ def run_charon(base: Path, n: int, timeout: float) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="tunnels (2..254)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per initiator")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per step")
+    parser.add_argument("--profile", help="write py-spy's collapsed stacks of xfrmctl to this file "
+                        "while its tunnels come up (pip install '.[bench]')")  # fmt: skip
     args = parser.parse_args()
     if not 2 <= args.n <= 254:
         parser.error("--n must be 2..254 (one responder address per tunnel in 198.19.1.0/24)")
     if os.geteuid() != 0:
         parser.error("run as root in the lab VM: integration/run_vm.py --exec '...'")
     base = Path(tempfile.mkdtemp(prefix="tunnels-vm-"))
-    x = run_xfrmctl(base, args.n, args.timeout)
+    progress(f"xfrmctl initiating {args.n} tunnels to charon")
+    x = run_xfrmctl(base, args.n, args.timeout, args.profile)
     print(f"xfrmctl -> charon: {x}", flush=True)
+    progress(f"charon initiating {args.n} tunnels to charon")
     c = run_charon(base, args.n, args.timeout)
     print(f"charon  -> charon: {c}", flush=True)
     per_tunnel = c["rss_per_tunnel_kib"]

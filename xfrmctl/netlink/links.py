@@ -31,6 +31,7 @@ RTM_NEWROUTE = 24
 RTM_DELROUTE = 25
 RTNH_F_ONLINK = 4
 IFF_UP = 1
+_NAME_CACHE = 65536  # device names a route event watcher remembers by index
 
 
 def _err(exc: Pr2NetlinkError, what: str) -> NetlinkError:
@@ -114,8 +115,12 @@ class _RouteEvents:
             if info.dev is not None and info.dev.isdigit():
                 index = int(info.dev)
                 if index not in self._names:
+                    if len(self._names) >= _NAME_CACHE:
+                        self._names.clear()
                     with contextlib.suppress(NetlinkError, Pr2NetlinkError):
-                        self._names = await self._links._names()
+                        name = await self._links._name_of(index)
+                        if name is not None:
+                            self._names[index] = name
                 info = _with_dev(info, self._names.get(index, info.dev))
             return RouteEvent(msg.type == RTM_NEWROUTE, info)
 
@@ -312,6 +317,18 @@ class Links:
 
     async def _names(self) -> dict[int, str]:
         return {link.index: link.name for link in await self.list_links()}
+
+    async def _name_of(self, index: int) -> str | None:
+        """One device's name, asked for alone: a route event on a new device must not cost a
+        dump of every device (a hub creating hundreds of st0 units got one dump per unit)."""
+        try:
+            msgs = await self._ipr.link("get", index=index)
+        except Pr2NetlinkError:
+            return None
+        for msg in msgs:
+            name = msg.get_attr("IFLA_IFNAME")
+            return str(name) if name is not None else None
+        return None
 
     async def list_routes(self, *, table: int = 254, proto: int | None = None) -> list[RouteInfo]:
         names = await self._names()
