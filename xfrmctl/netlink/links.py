@@ -151,10 +151,15 @@ class Links:
         self._ipr.close()
 
     async def _index(self, name: str) -> int:
-        found = await self._ipr.link_lookup(ifname=name)
-        if not found:
-            raise error_for(errno.ENODEV, f"device {name}")
-        return int(found[0])
+        """A device's index, asked for alone (pyroute2's link_lookup dumps every device: with
+        hundreds of st0 units each address, route and interface change cost a full dump)."""
+        try:
+            msgs = await self._ipr.link("get", ifname=name)
+        except Pr2NetlinkError as exc:
+            raise _err(exc, f"device {name}") from exc
+        for msg in msgs:
+            return int(msg["index"])
+        raise error_for(errno.ENODEV, f"device {name}")
 
     async def _get(self, name: str) -> LinkInfo:
         try:
