@@ -14,25 +14,12 @@ IN_VM = os.environ.get("XFRMCTL_IN_VM") == "1"
 RESULTS = Path(os.environ["XFRMCTL_RESULTS"]) if "XFRMCTL_RESULTS" in os.environ else None
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--run-slow-lab",
-        action="store_true",
-        help="also run scenarios marked slow_lab (too slow under emulation for every CI run)",
-    )
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not IN_VM:
         skip = pytest.mark.skip(reason="needs the lab VM: run `python integration/run_vm.py`")
         for item in items:
             item.add_marker(skip)
         return
-    if not config.getoption("--run-slow-lab"):
-        slow = pytest.mark.skip(reason="slow_lab: run with `run_vm.py -- --run-slow-lab`")
-        for item in items:
-            if "slow_lab" in item.keywords:
-                item.add_marker(slow)
 
 
 @pytest.hookimpl(hookwrapper=True)

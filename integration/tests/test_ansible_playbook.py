@@ -27,10 +27,7 @@ PLAYBOOK = ROOT / "docs" / "examples" / "ansible" / "site.yml"
 BIN = Path(sys.executable).parent
 
 pytestmark = [
-    pytest.mark.vm,
-    # Four ansible-playbook runs take tens of minutes under emulation and this scenario has not
-    # yet passed end to end in the VM: opt-in until it has (issue 10).
-    pytest.mark.slow_lab,
+    pytest.mark.vm,  # four ansible-playbook runs: about 8 minutes under the VM's emulation
     pytest.mark.skipif(not (BIN / "ansible-playbook").exists(),
                        reason="ansible-core is not installed (pip install ansible-core)"),
 ]  # fmt: skip
