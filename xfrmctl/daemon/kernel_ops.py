@@ -37,6 +37,7 @@ from xfrmctl.netlink.constants import (
     IPPROTO_ESP,
     UDP_ENCAP_ESPINUDP,
     XFRM_INF,
+    XFRM_STATE_AF_UNSPEC,
     XFRM_STATE_ESN,
     XFRM_STATE_NOPMTUDISC,
     XFRMCTL_PRIORITY_MAX,
@@ -98,7 +99,18 @@ def _flags(action: InstallChild, df_bit: str) -> int:
     flags = _df_flags(df_bit)
     if action.esn:
         flags |= XFRM_STATE_ESN
+    if action.mode == "tunnel" and _other_inner_family(action):
+        # Without it the kernel gives the SA a selector of the outer family (::/0 over IPv6),
+        # which IPv4 inner traffic never matches: the packet finds no SA and is refused.
+        flags |= XFRM_STATE_AF_UNSPEC
     return flags
+
+
+def _other_inner_family(action: InstallChild) -> bool:
+    """The child carries traffic of a family other than its outer one (IPv4 in IPv6 or IPv6 in
+    IPv4, as on an st0 unit with both families)."""
+    outer = 6 if ":" in action.remote else 4
+    return any(ts.version != outer for ts in (*action.local_ts, *action.remote_ts))
 
 
 def _one_sa(
