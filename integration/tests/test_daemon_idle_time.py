@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import time
 
-from integration.lab.topology import Lab
+from integration.lab.topology import Lab, route_based_pair
 from integration.lab.xfrmctl import XfrmctlDaemon, yaml_config
-from integration.tests.test_daemon_strongswan import PROPOSALS, PSK, swan_connection, topology
+from integration.tests.test_daemon_strongswan import PROPOSALS, PSK, swan_connection
 
 IDLE = 15
 
 
 def test_idle_time_deletes_an_idle_child_sa(lab: Lab) -> None:
-    a, b, dev_a, _ = topology(lab)
+    a, b, dev_a, _ = route_based_pair(lab)
     name = "aes256gcm16-prfsha256-x25519"
     swan_ike, swan_esp, ike, esp, pfs = PROPOSALS[name]
     swan = lab.strongswan(b, swan_connection("192.0.2.2", "192.0.2.1", swan_ike, swan_esp),
@@ -32,10 +32,11 @@ def test_idle_time_deletes_an_idle_child_sa(lab: Lab) -> None:
                            extra_args=["--lab-lifetime-floor", str(IDLE)])  # fmt: skip
     daemon.start()
 
-    ping = a.ping("198.18.2.1", source="198.18.1.1")  # the first packet starts the negotiation
+    a.ping("198.18.2.1", source="198.18.1.1", count=1, timeout=5)  # ACQUIRE starts IKE
+    daemon.wait_up("vpn1")
+    ping = a.ping("198.18.2.1", source="198.18.1.1")
     assert ping.returncode == 0, ping.stdout + daemon.tail()
     last_traffic = time.monotonic()
-    daemon.wait_up("vpn1")
     assert [t["vpn_name"] for t in daemon.tunnels()] == ["vpn1"]
 
     deadline = last_traffic + IDLE + 45
