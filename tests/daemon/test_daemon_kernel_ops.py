@@ -19,6 +19,7 @@ from xfrmctl.netlink.codec import (
 )
 from xfrmctl.netlink.constants import (
     XFRM_INF,
+    XFRM_STATE_AF_UNSPEC,
     XFRM_STATE_NOPMTUDISC,
     XFRMCTL_REQID_MIN,
 )
@@ -104,3 +105,22 @@ def test_proxy_identity_policies_prefer_longer_prefixes() -> None:
 
 def test_protocol_numbers() -> None:
     assert (ip_protocol(3), ip_protocol(2)) == (50, 51)
+
+
+def test_a_child_with_another_inner_family_takes_af_unspec() -> None:
+    """IPv4 and IPv6 inner traffic over one IPv6 (or IPv4) outer pair: the kernel must leave the
+    SA's selector unset, or the other family's packets find no SA."""
+    both = (TrafficSelector.any(6), TrafficSelector.any(4))
+    v6 = install(local="2001:db8::1", remote="2001:db8::2", encap=None,
+                 local_ts=both, remote_ts=both)  # fmt: skip
+    assert [s.flags for s in child_states(v6)] == [
+        XFRM_STATE_NOPMTUDISC | XFRM_STATE_AF_UNSPEC] * 2  # fmt: skip
+    only_v6 = (TrafficSelector.any(6),)
+    v4_outer = install(local_ts=only_v6, remote_ts=only_v6, encap=None)
+    assert [s.flags for s in child_states(v4_outer)] == [
+        XFRM_STATE_NOPMTUDISC | XFRM_STATE_AF_UNSPEC] * 2  # fmt: skip
+    same = install(local="2001:db8::1", remote="2001:db8::2", encap=None,
+                   local_ts=only_v6, remote_ts=only_v6)  # fmt: skip
+    assert [s.flags for s in child_states(same)] == [XFRM_STATE_NOPMTUDISC] * 2
+    transport = install(mode="transport", local_ts=only_v6, remote_ts=only_v6, encap=None)
+    assert [s.flags for s in child_states(transport)] == [XFRM_STATE_NOPMTUDISC] * 2
