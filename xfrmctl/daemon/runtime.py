@@ -871,6 +871,7 @@ class Daemon:
                 self.dpd.sa_installed((sa.daddr, sa.spi, sa.proto), direction, now, ike=ike,
                                       vpn=mon if direction == "in" else None,
                                       child=child, idle_time=idle_time)  # fmt: skip
+            self._rearm()  # the SA's first liveness or idle-time check may come before any other
         log.info("child SA installed", remote=action.remote, encap=action.encap is not None,
                  rekey=action.rekey_of is not None, algorithm=action.encr.name,
                  outbound_deferred=defer)  # fmt: skip
